@@ -1,0 +1,310 @@
+"""The nameko adapter of the planning service: decode, authorize, call the domain, persist, emit."""
+
+from nameko.web.handlers import http
+
+from nxshared.auth import ANY_ORG, ANY_UNIT
+from nxshared.catalog import REGISTRY
+from nxshared.entrypoints import rpc, subscribe
+from nxshared.errors import NotFound
+from nxshared.service import ServiceBase, json_response
+from nxshared.settings import Rules
+from nxshared.validation import load
+from planning import domain, public
+from planning import repository as repo
+from planning import schemas as s
+from planning.models import metadata  # noqa: F401  (maps the domain classes)
+
+BUREAUS_REPORTING_CHANGES = ["smart_office", "data_center", "audit"]
+
+
+def planning_rules(config):
+    return domain.PlanningRules.from_settings(config["DECLARATION_WINDOW"], config["CLASSIFIED_VISIBLE_TO"])
+
+
+def actor(caller):
+    return f"{caller.sub}@{caller.org}"
+
+
+def planned_event_data(project):
+    return {
+        "name": project.name,
+        "unit": project.unit,
+        "construction_mode": project.construction_mode,
+        "plan_year": project.plan_year,
+        "plan_type": project.plan_type,
+        "estimated_investment": str(project.estimated_investment),
+        "requires_construction_plan": project.requires_construction_plan,
+        "classified": project.classified,
+        "custom_software": project.custom_software,
+        "hosted_on_big_data_center": project.hosted_on_big_data_center,
+    }
+
+
+class PlanningService(ServiceBase):
+    name = "planning"
+    rules = Rules(planning_rules)
+
+    # --- declarations -------------------------------------------------------------------------
+
+    @rpc(allow=[ANY_UNIT, "data_center"])
+    def declare_project(self, project):
+        fields_ = load(s.ProjectDeclaration(), project)
+        fields_["annual_investments"] = s.annual_investments_as_json(fields_["annual_investments"])
+        caller = self.auth.caller
+        with self.db.transaction() as tx:
+            created = domain.declare(fields_, caller, self.clock.today(), self.rules, self.clock.now())
+            tx.session.add(created)
+            tx.emit(
+                "project.declared",
+                project_id=created.project_id,
+                actor=actor(caller),
+                data={
+                    "name": created.name,
+                    "unit": created.unit,
+                    "category": created.category,
+                    "construction_mode": created.construction_mode,
+                    "plan_year": created.plan_year,
+                    "plan_type": created.plan_type,
+                    "estimated_investment": str(created.estimated_investment),
+                    "classified": created.classified,
+                },
+            )
+        return s.ProjectOut().dump(created)
+
+    @rpc(allow=[ANY_ORG])
+    def get_project(self, project_id):
+        with self.db.reading() as session:
+            found = repo.project(session, project_id)
+            domain.check_visible(self.auth.caller, found, self.rules)
+            return s.ProjectOut().dump(found)
+
+    @rpc(allow=[ANY_ORG])
+    def list_projects(self, year=None, status=None, unit=None, page=1, page_size=50):
+        query = load(s.ListQuery(), dict(year=year, status=status, unit=unit, page=page, page_size=page_size))
+        caller = self.auth.caller
+        with self.db.reading() as session:
+            found = repo.projects(session, query["year"], query["status"], query["unit"])
+            visible = [p for p in found if domain.can_see(caller, p, self.rules)]
+        start = (query["page"] - 1) * query["page_size"]
+        items = visible[start : start + query["page_size"]]
+        return {"items": s.ProjectOut(many=True).dump(items), "total": len(visible)}
+
+    # --- annual plan (Art 9) --------------------------------------------------------------------
+
+    @rpc(allow=["smart_office"])
+    def compile_annual_plan(self, year, project_ids):
+        wanted = load(s.PlanIn(), {"year": year, "project_ids": project_ids})
+        year = wanted["year"]
+        with self.db.transaction() as tx:
+            chosen = [self._visible_project(tx.session, pid) for pid in wanted["project_ids"]]
+            existing = repo.plan(tx.session, year)
+            compiled = domain.compile_plan(year, chosen, existing, self.auth.caller)
+            if existing is None:
+                tx.session.add(compiled)
+            else:
+                existing.project_ids = compiled.project_ids
+                existing.total_investment = compiled.total_investment
+                existing.status = compiled.status
+                existing.concurred_by = []
+                existing.compiled_by = compiled.compiled_by
+                compiled = existing
+            return s.PlanOut().dump(compiled)
+
+    @rpc(allow=["finance", "drc"])
+    def concur_annual_plan(self, year):
+        with self.db.transaction() as tx:
+            plan = repo.plan(tx.session, year)
+            if plan is None:
+                raise NotFound("PLAN_NOT_FOUND", f"{year} 年度计划尚未编制")
+            domain.concur_plan(plan, self.auth.caller)
+            return s.PlanOut().dump(plan)
+
+    @rpc(allow=["county_gov"])
+    def approve_annual_plan(self, year):
+        caller = self.auth.caller
+        with self.db.transaction() as tx:
+            plan = repo.plan(tx.session, year)
+            declared = repo.projects(tx.session, year=year, plan_type="annual")
+            planned, not_planned = domain.approve_plan(plan, declared, caller)
+            for project in planned:
+                tx.emit(
+                    "project.planned",
+                    project_id=project.project_id,
+                    actor=actor(caller),
+                    data=planned_event_data(project),
+                )
+            for project in not_planned:
+                tx.emit(
+                    "project.not_planned",
+                    project_id=project.project_id,
+                    actor=actor(caller),
+                    data={"plan_year": year, "reason": "未列入县人民政府审定的年度建设计划"},
+                )
+            return s.PlanOut().dump(plan)
+
+    # --- supplementary plan (Art 9) -----------------------------------------------------------
+
+    @rpc(allow=["smart_office"])
+    def review_supplementary(self, project_id, decision, opinion):
+        decided = load(s.Decision(), {"decision": decision, "opinion": opinion})
+        caller = self.auth.caller
+        with self.db.transaction() as tx:
+            project = self._visible_project(tx.session, project_id)
+            domain.review_supplementary(project, decided["decision"], decided["opinion"])
+            if project.status == domain.ProjectStatus.NOT_PLANNED.value:
+                tx.emit(
+                    "project.not_planned",
+                    project_id=project_id,
+                    actor=actor(caller),
+                    data={"plan_year": project.plan_year, "reason": decided["opinion"]},
+                )
+            return s.ProjectOut().dump(project)
+
+    @rpc(allow=["county_gov"])
+    def approve_supplementary(self, project_id):
+        caller = self.auth.caller
+        with self.db.transaction() as tx:
+            project = self._visible_project(tx.session, project_id)
+            domain.approve_supplementary(project)
+            tx.emit("project.planned", project_id=project_id, actor=actor(caller), data=planned_event_data(project))
+            return s.ProjectOut().dump(project)
+
+    # --- change control (Art 18) --------------------------------------------------------------
+
+    @rpc(allow=[ANY_UNIT, "data_center"])
+    def request_change(self, project_id, change):
+        wanted = load(s.ChangeIn(), change)
+        caller = self.auth.caller
+        with self.db.transaction() as tx:
+            project = self._visible_project(tx.session, project_id)
+            domain.check_owner(caller, project)
+            created = domain.request_change(project, caller, wanted["description"], wanted["reason"])
+            tx.session.add(created)
+        return {"change_id": created.change_id, **s.ChangeOut().dump(created)}
+
+    @rpc(allow=["smart_office"])
+    def review_change(self, change_id, decision, opinion):
+        decided = load(s.Decision(), {"decision": decision, "opinion": opinion})
+        caller = self.auth.caller
+        with self.db.transaction() as tx:
+            change = repo.change(tx.session, change_id)
+            if change is None:
+                raise NotFound("CHANGE_NOT_FOUND", "变更申请不存在")
+            domain.decide_change(change, decided["decision"], decided["opinion"], caller)
+            event_type = "change.approved" if change.status == "approved" else "change.rejected"
+            tx.emit(
+                event_type,
+                project_id=change.project_id,
+                actor=actor(caller),
+                data={"change_id": change.change_id, "opinion": change.opinion or ""},
+            )
+            return s.ChangeOut().dump(change)
+
+    @rpc(allow=BUREAUS_REPORTING_CHANGES)
+    def report_unauthorized_change(self, project_id, description):
+        text = load(s.TextIn(), {"text": description})["text"]
+        caller = self.auth.caller
+        with self.db.transaction() as tx:
+            project = self._visible_project(tx.session, project_id)
+            report = domain.report_unauthorized_change(project, text, caller)
+            tx.session.add(report)
+            tx.emit(
+                "change.unauthorized_reported",
+                project_id=project_id,
+                actor=actor(caller),
+                data={"report_id": report.report_id, "description": text},
+            )
+        return {"report_id": report.report_id, "project_id": project_id, "resolved": False}
+
+    @rpc(allow=["smart_office"])
+    def resolve_unauthorized_change(self, project_id, opinion):
+        text = load(s.TextIn(), {"text": opinion})["text"]
+        caller = self.auth.caller
+        with self.db.transaction() as tx:
+            self._visible_project(tx.session, project_id)
+            reports = domain.resolve_unauthorized_changes(
+                repo.open_unauthorized_changes(tx.session, project_id), text, caller
+            )
+            ids = [r.report_id for r in reports]
+            tx.emit(
+                "change.unauthorized_resolved",
+                project_id=project_id,
+                actor=actor(caller),
+                data={"report_ids": ids, "opinion": text},
+            )
+        return {"project_id": project_id, "resolved_report_ids": ids}
+
+    @rpc(allow=["smart_office"])
+    def list_ip_exceptions(self):
+        with self.db.reading() as session:
+            return s.IpExceptionOut(many=True).dump(repo.ip_exceptions(session))
+
+    # --- timeline -----------------------------------------------------------------------------
+
+    @rpc(allow=[ANY_ORG])
+    def get_timeline(self, project_id):
+        with self.db.reading() as session:
+            project = repo.project(session, project_id)
+            domain.check_visible(self.auth.caller, project, self.rules)
+            entries = repo.timeline(session, project_id)
+            return {
+                "project_id": project_id,
+                "stage": domain.stage_of(entries) or project.status,
+                "events": s.TimelineEntryOut(many=True).dump(entries),
+            }
+
+    @subscribe()
+    def record_timeline(self, payload):
+        evt = REGISTRY.decode(payload)
+        if evt.project_id is None:
+            return
+        with self.db.transaction() as tx:
+            if tx.first_time(evt):
+                tx.session.add(
+                    domain.TimelineEntry(
+                        event_id=evt.event_id,
+                        project_id=evt.project_id,
+                        event_type=evt.event_type,
+                        source=evt.source,
+                        occurred_at=evt.occurred_at,
+                        actor=evt.actor,
+                        data=evt.data,
+                    )
+                )
+
+    @subscribe()
+    def register_ip_exception(self, payload):
+        """Art 17: finance reports contracts whose source code the unit does not own."""
+        evt = REGISTRY.decode(payload)
+        with self.db.transaction() as tx:
+            if tx.first_time(evt):
+                tx.session.merge(
+                    domain.IpException(
+                        contract_no=evt.data["contract_no"],
+                        project_id=evt.project_id,
+                        vendor=evt.data["vendor"],
+                        source_code_owner=evt.data["source_code_owner"],
+                        unit=evt.data.get("unit"),
+                        reported_at=evt.occurred_at,
+                    )
+                )
+
+    # --- public disclosure (Art 25) -------------------------------------------------------------
+
+    @http("GET", "/public/projects")
+    def public_projects(self, request):
+        with self.db.reading() as session:
+            return json_response(public.project_list(session))
+
+    @http("GET", "/public/projects/<string:project_id>")
+    def public_project(self, request, project_id):
+        with self.db.reading() as session:
+            body = public.project_detail(session, project_id)
+        if body is None:
+            return json_response({"error": "NOT_FOUND", "message": "项目不存在"}, 404)
+        return json_response(body)
+
+    def _visible_project(self, session, project_id):
+        found = repo.project(session, project_id)
+        domain.check_visible(self.auth.caller, found, self.rules)
+        return found

@@ -1,0 +1,209 @@
+"""One database per service: the provider, the unit of work, migrations.
+
+A unit of work is one transaction holding the state change *and* the events it causes (written to
+the outbox) *and*, for an event handler, the id of the event it applies (the inbox). It commits
+inside the entrypoint: nameko replies to an RPC before dependency hooks run, so a commit there
+could fail after the caller was told it succeeded.
+"""
+
+import logging
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import MetaData, create_engine, event, func, insert, select, text
+from sqlalchemy.orm import sessionmaker
+
+from nxshared.catalog import REGISTRY
+from nxshared.clock import Clock
+from nxshared.metrics import GaugeCollector, registry_for
+from nxshared.outbox import OutboxRelay
+from nxshared.tables import inbox_table, outbox_table
+
+log = logging.getLogger(__name__)
+
+_META = MetaData()
+OUTBOX = outbox_table(_META)
+INBOX = inbox_table(_META)
+
+
+def normalize_url(url):
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url):
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def migrate(url, migrations_dir):
+    """Apply the service's alembic migrations up to head."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()
+
+
+class UnitOfWork:
+    def __init__(self, session, source, handler, clock):
+        self.session = session
+        self.source = source
+        self.handler = handler
+        self.clock = clock
+        self.events = []
+
+    def emit(self, event_type, *, project_id, actor, data):
+        """Record an event to be published once this transaction commits."""
+        evt = REGISTRY.make(
+            event_type, source=self.source, project_id=project_id, actor=actor, data=data, occurred_at=self.clock.now()
+        )
+        self.session.execute(
+            insert(OUTBOX).values(
+                event_id=evt.event_id,
+                event_type=evt.event_type,
+                project_id=evt.project_id,
+                payload=evt.as_payload(),
+                created_at=self.clock.now(),
+                attempts=0,
+            )
+        )
+        self.events.append(evt)
+        return evt
+
+    def first_time(self, evt):
+        """Record ``evt`` in the inbox; False when this handler has already applied it."""
+        seen = self.session.execute(
+            select(INBOX.c.event_id).where(INBOX.c.event_id == evt.event_id, INBOX.c.handler == self.handler)
+        ).first()
+        if seen:
+            return False
+        self.session.execute(
+            insert(INBOX).values(
+                event_id=evt.event_id, event_type=evt.event_type, handler=self.handler, processed_at=self.clock.now()
+            )
+        )
+        return True
+
+
+class DatabaseHandle:
+    """What a worker sees as ``self.db``."""
+
+    def __init__(self, provider, handler):
+        self._provider = provider
+        self._handler = handler
+
+    @contextmanager
+    def transaction(self):
+        session = self._provider.Session()
+        uow = UnitOfWork(session, self._provider.container.service_name, self._handler, self._provider.clock)
+        try:
+            yield uow
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        if uow.events:
+            self._provider.relay.wake()
+
+    @property
+    def amqp_uri(self):
+        return self._provider.container.config["AMQP_URI"]
+
+    def ping(self):
+        self._provider.ping()
+
+    @contextmanager
+    def reading(self):
+        session = self._provider.Session()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+
+class Database(DependencyProvider):
+    """Engine, sessions and the outbox relay of one service's own database."""
+
+    def setup(self):
+        config = self.container.config
+        self.engine = make_engine(config["DATABASE_URL"])
+        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self.clock = Clock(config.get("TODAY"))
+        suite = registry_for(self.container)
+        self.relay = OutboxRelay(
+            engine=self.engine,
+            outbox=OUTBOX,
+            amqp_uri=config["AMQP_URI"],
+            source=self.container.service_name,
+            config=config,
+            metrics=suite,
+            enabled=config.get("OUTBOX_RELAY_ENABLED", True),
+            poll_interval=float(config.get("OUTBOX_POLL_SECONDS", 0.5)),
+        )
+        suite.registry.register(GaugeCollector(self._outbox_gauges))
+
+    def start(self):
+        self.relay.declare_topology()
+        self.container.spawn_managed_thread(self.relay.run, identifier="outbox_relay")
+
+    def stop(self):
+        self.relay.stop()
+        self.engine.dispose()
+
+    def kill(self):
+        self.relay.stop()
+
+    def get_dependency(self, worker_ctx):
+        return DatabaseHandle(self, worker_ctx.entrypoint.method_name)
+
+    def ping(self):
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def _outbox_gauges(self):
+        try:
+            with self.engine.connect() as conn:
+                backlog, oldest = conn.execute(
+                    select(func.count(), func.min(OUTBOX.c.created_at)).where(OUTBOX.c.sent_at.is_(None))
+                ).one()
+        except Exception:  # a scrape must not fail because the database is down; /health says so
+            log.warning("outbox gauges unavailable", exc_info=True)
+            return []
+        age = 0.0
+        if oldest is not None:
+            if oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=Clock.now().tzinfo)
+            age = max(0.0, (Clock.now() - oldest).total_seconds())
+        return [
+            ("nx_outbox_backlog", "Outbox events not yet published", {}, backlog),
+            ("nx_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox event", {}, age),
+        ]

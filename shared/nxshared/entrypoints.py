@@ -1,0 +1,129 @@
+"""The suite's two entrypoints.
+
+``@rpc(allow=[...])``: a nameko RPC whose callers are authorized before the method runs, from the
+orgs declared right there (CONTRACT §Calling). Domain errors are *expected* exceptions: the caller
+gets them as ``RemoteError`` with the contract's ``exc_type``.
+
+``@subscribe``: a reliable event handler. Its queue and bindings come from
+``nxshared.topology.SUBSCRIPTIONS`` (so publishers can declare it before it ever starts). A
+handler that raises is retried with exponential back-off via the retry queue, a bounded number of
+times, then parked in the dead-letter queue: never acked and lost, never requeued forever.
+"""
+
+import functools
+import inspect
+import logging
+
+from nameko.exceptions import IncorrectSignature
+from nameko.messaging import Consumer
+from nameko.rpc import Rpc
+
+from nxshared.amqp import publisher_for
+from nxshared.errors import CONTRACT_ERRORS, error_code
+from nxshared.metrics import registry_for
+from nxshared.topology import DEFAULT_EXCHANGE, dead_queue, retry_queue, subscription, work_queue
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS_HEADER = "x-nx-attempts"
+
+
+class SecuredRpc(Rpc):
+    metrics_kind = "rpc"
+
+    def check_signature(self, args, kwargs):
+        # the method is wrapped by ``rpc``; inspect.signature follows __wrapped__ to the real one
+        method = getattr(self.container.service_cls, self.method_name)
+        try:
+            inspect.signature(method).bind(None, *args, **kwargs)
+        except TypeError as exc:
+            raise IncorrectSignature(str(exc)) from None
+
+
+def rpc(*, allow):
+    """Declare an RPC method and the orgs that may call it (``"unit:*"`` for any unit, ``"*"`` for
+    any valid token). The caller is then ``self.auth.caller``."""
+    allowed = tuple(allow)
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def guarded(self, *args, **kwargs):
+            self.auth.authorize(allowed)
+            return fn(self, *args, **kwargs)
+
+        guarded.allowed_orgs = allowed
+        return SecuredRpc.decorator(expected_exceptions=CONTRACT_ERRORS)(guarded)
+
+    return decorate
+
+
+class ReliableEventHandler(Consumer):
+    metrics_kind = "event"
+
+    def __init__(self, **kwargs):
+        super().__init__(queue=None, requeue_on_error=False, **kwargs)
+
+    def setup(self):
+        config = self.container.config
+        self.subscription = subscription(self.container.service_name, self.method_name)
+        self.queue = work_queue(self.subscription, config)
+        self.retry_queue = retry_queue(self.subscription)
+        self.dead_queue = dead_queue(self.subscription)
+        self.max_attempts = int(config.get("EVENT_MAX_ATTEMPTS", 5))
+        self.base_delay_ms = int(config.get("EVENT_RETRY_BASE_MS", 200))
+        self.publisher = publisher_for(config["AMQP_URI"])
+        self.metrics = registry_for(self.container)
+        super().setup()
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+        try:
+            self._retry_or_park(message, exc_info[1])
+        except Exception:
+            log.exception("could not re-route failed event; it goes back to its queue")
+            self.queue_consumer.requeue_message(message)
+        else:
+            self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    def _retry_or_park(self, message, exc):
+        headers = dict(message.headers or {})
+        attempts = int(headers.get(ATTEMPTS_HEADER, 1))
+        event_type = (message.payload or {}).get("event_type", "?") if isinstance(message.payload, dict) else "?"
+        headers["x-nx-last-error"] = f"{error_code(exc)}: {exc}"[:1000]
+        if attempts < self.max_attempts:
+            headers[ATTEMPTS_HEADER] = attempts + 1
+            delay = self.base_delay_ms * 2 ** (attempts - 1)
+            self._republish(message, self.retry_queue, headers, expiration=delay / 1000.0)
+            self.metrics.events_retried.labels(self.method_name, event_type).inc()
+            log.warning(
+                "event %s failed (attempt %d/%d), retrying in %d ms: %s",
+                event_type,
+                attempts,
+                self.max_attempts,
+                delay,
+                exc,
+            )
+        else:
+            headers["x-nx-original-queue"] = self.queue.name
+            self._republish(message, self.dead_queue, headers)
+            self.metrics.dead_lettered.labels(self.method_name, event_type).inc()
+            log.error("event %s failed %d times; parked in %s", event_type, attempts, self.dead_queue.name)
+
+    def _republish(self, message, queue, headers, expiration=None):
+        self.publisher.publish(
+            message.body,
+            exchange=DEFAULT_EXCHANGE,
+            routing_key=queue.name,
+            headers=headers,
+            expiration=expiration,
+            declare=[queue],
+            serializer=None,
+            content_type=message.content_type,
+            content_encoding=message.content_encoding,
+        )
+
+
+subscribe = ReliableEventHandler.decorator

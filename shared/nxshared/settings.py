@@ -1,0 +1,74 @@
+"""Settings: a service's ``config.yaml``, each key overridable by ``NX_<KEY>`` in the environment.
+
+``AMQP_URI`` is also read bare (the contract names it). ``DATABASE_URL`` may contain ``{service}``
+so that one ``NX_DATABASE_URL`` gives every service its own database; ``NX_<SERVICE>_DATABASE_URL``
+overrides it for one service.
+"""
+
+import os
+from pathlib import Path
+
+import yaml
+from nameko.extensions import DependencyProvider
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _coerce(raw, default):
+    """Give an environment string the type of the setting it overrides."""
+    if isinstance(default, bool):
+        lowered = raw.strip().lower()
+        if lowered not in _TRUE | _FALSE:
+            raise ValueError(f"expected a boolean, got {raw!r}")
+        return lowered in _TRUE
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, (list, dict)):
+        return yaml.safe_load(raw)
+    return raw
+
+
+def apply_overrides(config, environ=None):
+    environ = os.environ if environ is None else environ
+    config = dict(config)
+    service = str(config.get("SERVICE_NAME", "")).upper()
+    for key, default in list(config.items()):
+        for name in (f"NX_{key}", key if key == "AMQP_URI" else None):
+            if name and name in environ:
+                try:
+                    config[key] = _coerce(environ[name], default)
+                except ValueError as exc:
+                    raise SystemExit(f"setting {name}: {exc}") from None
+                break
+    if service and f"NX_{service}_DATABASE_URL" in environ:
+        config["DATABASE_URL"] = environ[f"NX_{service}_DATABASE_URL"]
+    if "DATABASE_URL" in config:
+        config["DATABASE_URL"] = str(config["DATABASE_URL"]).replace("{service}", str(config.get("SERVICE_NAME", "")))
+    return config
+
+
+def load_settings(service_dir, environ=None):
+    """The config of the service in ``service_dir``, with environment overrides applied."""
+    path = Path(service_dir) / "config.yaml"
+    with open(path, encoding="utf-8") as fh:
+        config = yaml.safe_load(fh) or {}
+    config = apply_overrides(config, environ)
+    config["SERVICE_DIR"] = str(Path(service_dir).resolve())
+    return config
+
+
+class Rules(DependencyProvider):
+    """A service's rule settings, built once from its config by ``factory(config)`` so that a bad
+    setting stops the service at start, not at the first call."""
+
+    def __init__(self, factory):
+        self.factory = factory
+
+    def setup(self):
+        self.rules = self.factory(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.rules

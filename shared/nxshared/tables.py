@@ -1,0 +1,49 @@
+"""Tables every service has besides its own: the outbox and the inbox, and the Money column type."""
+
+from decimal import Decimal
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, String, Table, Text, types
+
+from nxshared.money import CENT
+
+
+class Money(types.TypeDecorator):
+    """A Decimal in yuan stored as whole cents, exact on every backend."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else int((Decimal(value) * 100).to_integral_value())
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else (Decimal(value) / 100).quantize(CENT)
+
+
+def outbox_table(metadata):
+    """Events written in the same transaction as the state change that caused them."""
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("event_type", String(64), nullable=False),
+        Column("project_id", String(64), index=True),
+        Column("payload", JSON, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("sent_at", DateTime(timezone=True), index=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", Text),
+    )
+
+
+def inbox_table(metadata):
+    """Event ids this service has applied, recorded in the transaction of their effect."""
+    return Table(
+        "inbox",
+        metadata,
+        Column("event_id", String(36), primary_key=True),
+        Column("event_type", String(64), nullable=False),
+        Column("handler", String(64), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )

@@ -1,0 +1,119 @@
+"""pytest fixtures for the suite's tests (loaded by the root conftest).
+
+Service tests run against every backend named in ``NX_TEST_BACKENDS`` (``sqlite`` by default,
+``sqlite,postgresql`` in CI). PostgreSQL gives each service its own database
+(``nxt_<service>``), migrated once and emptied before each test.
+"""
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from nxshared.auth import mint_token
+from nxshared.db import migrate
+from nxshared.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_SECRET = "test-secret-of-at-least-thirty-two-bytes"
+PG_BASE = os.environ.get("NX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+_migrated_pg = set()
+
+
+def backends():
+    return [b.strip() for b in os.environ.get("NX_TEST_BACKENDS", "sqlite").split(",") if b.strip()]
+
+
+def _postgres_url(service):
+    name = f"nxt_{service}"
+    admin = create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return f"{PG_BASE}/{name}"
+
+
+def _empty(url):
+    engine = create_engine(url)
+    try:
+        tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+        with engine.begin() as conn:
+            if tables:
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
+def database_url(service, backend, tmp_path):
+    """A migrated, empty database for ``service`` on ``backend``."""
+    migrations = ROOT / "services" / service / "migrations"
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / f'{service}-{uuid.uuid4().hex[:6]}.db'}"
+        migrate(url, migrations)
+        return url
+    if backend == "postgresql":
+        url = _postgres_url(service)
+        if url not in _migrated_pg:
+            migrate(url, migrations)
+            _migrated_pg.add(url)
+        _empty(url)
+        return url
+    raise ValueError(f"unknown test backend {backend!r}")
+
+
+@pytest.fixture(params=backends())
+def db_backend(request):
+    return request.param
+
+
+@pytest.fixture
+def service_config(rabbit_config, db_backend, tmp_path):
+    """``service_config("planning", TODAY="2026-12-15")`` → a nameko config for a test container."""
+    from nameko.testing.utils import find_free_port
+
+    def make(service, **overrides):
+        config = load_settings(ROOT / "services" / service, environ={})
+        config.update(
+            AMQP_URI=rabbit_config["AMQP_URI"],
+            DATABASE_URL=database_url(service, db_backend, tmp_path),
+            WEB_SERVER_ADDRESS=f"127.0.0.1:{find_free_port()}",
+            AUTH_SECRET=TEST_SECRET,
+            OUTBOX_POLL_SECONDS=0.05,
+            EVENT_RETRY_BASE_MS=20,
+        )
+        config.update(overrides)
+        return config
+
+    return make
+
+
+def bearer(org, sub="tester", secret=TEST_SECRET, ttl_seconds=3600):
+    return "Bearer " + mint_token(secret, org, sub, ttl_seconds)
+
+
+def call(container, method, org, **kwargs):
+    """Call an RPC method of a running test container as ``org``."""
+    from nameko.testing.services import entrypoint_hook
+
+    with entrypoint_hook(container, method, context_data={"authorization": bearer(org)}) as hook:
+        return hook(**kwargs)
+
+
+@pytest.fixture
+def web_session(web_config_port):
+    """nameko's own fixture imports werkzeug.urls.url_join, gone in Werkzeug 3."""
+    from requests import Session
+
+    class PrefixedSession(Session):
+        def request(self, method, url, *args, **kwargs):
+            return super().request(method, f"http://127.0.0.1:{web_config_port}{url}", *args, **kwargs)
+
+    session = PrefixedSession()
+    yield session
+    session.close()
