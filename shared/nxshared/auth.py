@@ -38,7 +38,7 @@ class Caller:
 
 
 def mint_token(secret, org, sub="operator", ttl_seconds=3600):
-    exp = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=ttl_seconds)
+    exp = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl_seconds)
     return jwt.encode({"sub": sub, "org": org, "exp": exp}, secret, algorithm="HS256")
 
 

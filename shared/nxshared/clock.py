@@ -15,7 +15,7 @@ class Clock:
 
     @staticmethod
     def now():
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
 
 class ClockProvider(DependencyProvider):

@@ -8,37 +8,37 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from nxshared.auth import Caller
 from nxshared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
 
 
-class ProjectStatus(str, Enum):
+class ProjectStatus(StrEnum):
     DECLARED = "declared"
     PLANNED = "planned"
     NOT_PLANNED = "not_planned"
 
 
-class PlanType(str, Enum):
+class PlanType(StrEnum):
     ANNUAL = "annual"
     SUPPLEMENTARY = "supplementary"
 
 
-class SupplementaryStatus(str, Enum):
+class SupplementaryStatus(StrEnum):
     AWAITING_OFFICE_REVIEW = "awaiting_office_review"
     OFFICE_APPROVED = "office_approved"
     REJECTED = "rejected"
     APPROVED = "approved"
 
 
-class PlanStatus(str, Enum):
+class PlanStatus(StrEnum):
     COMPILED = "compiled"
     CONCURRED = "concurred"
     APPROVED = "approved"
 
 
-class ChangeStatus(str, Enum):
+class ChangeStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
@@ -205,8 +205,8 @@ def check_declaration_window(plan_type, plan_year, today, rules):
             )
         return
     if plan_year != today.year + 1 or not in_window(today, rules):
-        start = "%02d-%02d" % rules.window_start
-        end = "%02d-%02d" % rules.window_end
+        start = "{:02d}-{:02d}".format(*rules.window_start)
+        end = "{:02d}-{:02d}".format(*rules.window_end)
         raise RuleViolation(
             "OUTSIDE_DECLARATION_WINDOW",
             f"年度计划项目应于申报期（{start} 至 {end}）内申报下一年度（{today.year + 1}年）项目（第八条）",
