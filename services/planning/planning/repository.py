@@ -1,6 +1,6 @@
 """Planning's queries."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from planning.domain import AnnualPlan, ChangeRequest, IpException, Project, TimelineEntry, UnauthorizedChange
 
@@ -48,3 +48,7 @@ def timeline(session, project_id):
 
 def ip_exceptions(session):
     return list(session.scalars(select(IpException).order_by(IpException.reported_at)))
+
+
+def count_by_status(session):
+    return session.execute(select(Project.status, func.count()).group_by(Project.status)).all()

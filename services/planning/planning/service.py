@@ -6,6 +6,7 @@ from nxshared.auth import ANY_ORG, ANY_UNIT
 from nxshared.catalog import REGISTRY
 from nxshared.entrypoints import rpc, subscribe
 from nxshared.errors import NotFound
+from nxshared.gauges import BusinessGauges
 from nxshared.service import ServiceBase, json_response
 from nxshared.settings import Rules
 from nxshared.validation import load
@@ -40,9 +41,15 @@ def planned_event_data(project):
     }
 
 
+def planning_gauges(session, now):
+    for status, count in repo.count_by_status(session):
+        yield "nx_planning_projects", "Projects by planning status", {"status": status}, count
+
+
 class PlanningService(ServiceBase):
     name = "planning"
     rules = Rules(planning_rules)
+    gauges = BusinessGauges(planning_gauges)
 
     # --- declarations -------------------------------------------------------------------------
 
