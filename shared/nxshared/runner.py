@@ -4,6 +4,7 @@ Loads the service's ``config.yaml`` with ``NX_*`` overrides, applies its migrati
 in the foreground until SIGTERM or Ctrl-C.
 """
 
+import nxshared  # noqa: F401,I001  (silences eventlet's import-time warning)
 import eventlet
 
 eventlet.monkey_patch()  # noqa: E402  (must precede every other import)

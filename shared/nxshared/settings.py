@@ -1,8 +1,9 @@
-"""Settings: a service's ``config.yaml``, each key overridable by ``NX_<KEY>`` in the environment.
+"""Settings: a service's ``config.yaml``, each key overridable from the environment.
 
-``AMQP_URI`` is also read bare (the contract names it). ``DATABASE_URL`` may contain ``{service}``
-so that one ``NX_DATABASE_URL`` gives every service its own database; ``NX_<SERVICE>_DATABASE_URL``
-overrides it for one service.
+``NX_<KEY>`` overrides a key for every service started from that environment, and
+``NX_<SERVICE>_<KEY>`` for one (``NX_PLANNING_WEB_SERVER_ADDRESS``). ``AMQP_URI`` is also read bare
+(the contract names it). ``DATABASE_URL`` may contain ``{service}``, so that one
+``NX_DATABASE_URL=postgresql://…/nx_{service}`` gives every service its own database.
 """
 
 import os
@@ -32,21 +33,23 @@ def _coerce(raw, default):
 
 
 def apply_overrides(config, environ=None):
+    """``NX_<SERVICE>_<KEY>`` beats ``NX_<KEY>`` beats the file (``AMQP_URI`` is read bare too)."""
     environ = os.environ if environ is None else environ
     config = dict(config)
     service = str(config.get("SERVICE_NAME", "")).upper()
     for key, default in list(config.items()):
-        for name in (f"NX_{key}", key if key == "AMQP_URI" else None):
-            if name and name in environ:
-                try:
-                    config[key] = _coerce(environ[name], default)
-                except ValueError as exc:
-                    raise SystemExit(f"setting {name}: {exc}") from None
-                break
-    if service and f"NX_{service}_DATABASE_URL" in environ:
-        config["DATABASE_URL"] = environ[f"NX_{service}_DATABASE_URL"]
+        names = [f"NX_{service}_{key}", f"NX_{key}"] + (["AMQP_URI"] if key == "AMQP_URI" else [])
+        name = next((n for n in names if n in environ), None)
+        if name is None:
+            continue
+        try:
+            config[key] = _coerce(environ[name], default)
+        except ValueError as exc:
+            raise SystemExit(f"setting {name}: {exc}") from None
     if "DATABASE_URL" in config:
-        config["DATABASE_URL"] = str(config["DATABASE_URL"]).replace("{service}", str(config.get("SERVICE_NAME", "")))
+        config["DATABASE_URL"] = str(config["DATABASE_URL"]).replace(
+            "{service}", str(config.get("SERVICE_NAME", ""))
+        )
     return config
 
 

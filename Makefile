@@ -1,0 +1,49 @@
+# The suite's commands. `make run` starts it, `make test` tests it (README).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SERVICES := $(sort $(patsubst services/%/pyproject.toml,%,$(wildcard services/*/pyproject.toml)))
+PYTHON ?= python3
+
+.PHONY: setup broker run up down status test test-unit test-e2e lint format bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e shared $(addprefix -e services/,$(SERVICES))
+	touch $@
+
+broker:
+	@bash deploy/ensure-rabbitmq.sh
+
+run: setup broker
+	$(PY) deploy/suite.py run
+
+up: setup broker
+	$(PY) deploy/suite.py up
+
+down:
+	@$(PY) deploy/suite.py down
+
+status:
+	@$(PY) deploy/suite.py status
+
+test: setup
+	@bash deploy/ensure-rabbitmq.sh --management
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup broker
+	$(PY) bench/rpc_latency.py
+
+clean:
+	rm -rf $(VENV) .data .run

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Make sure RabbitMQ answers on the AMQP port: start it if installed, install it with apt when
+# root and missing, otherwise say what to do. With --management, also enable the management
+# plugin (nameko's test fixtures create a virtual host per test through it).
+set -euo pipefail
+host=127.0.0.1
+port=${NX_RABBITMQ_PORT:-5672}
+
+reachable() { (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; }
+
+wait_for_port() {
+  for _ in $(seq 1 90); do reachable && return 0; sleep 1; done
+  echo "RabbitMQ did not open $host:$port within 90 s; see /var/log/rabbitmq/" >&2
+  return 1
+}
+
+if ! reachable; then
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "RabbitMQ is not installed: installing it with apt-get…"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+    else
+      echo "RabbitMQ is neither reachable on $host:$port nor installed." >&2
+      echo "Install it (Debian: sudo apt-get install rabbitmq-server) or set AMQP_URI to a running broker." >&2
+      exit 1
+    fi
+  fi
+  echo "Starting RabbitMQ…"
+  rabbitmq-server -detached >/dev/null 2>&1 || true
+  wait_for_port
+fi
+
+if [ "${1:-}" = "--management" ]; then
+  if ! (exec 3<>"/dev/tcp/$host/15672") 2>/dev/null; then
+    rabbitmq-plugins enable rabbitmq_management >/dev/null
+    for _ in $(seq 1 60); do (exec 3<>"/dev/tcp/$host/15672") 2>/dev/null && break; sleep 1; done
+  fi
+fi
+echo "RabbitMQ is up on $host:$port"

@@ -1,0 +1,143 @@
+"""``nx``: the operator's command line.
+
+    nx token ORG [--sub NAME]                     mint a token for an org
+    nx call SERVICE METHOD [JSON] --org ORG       call any RPC method with JSON keyword arguments
+    nx timeline PROJECT_ID [--org ORG]            print a project's timeline
+    nx deploy                                     declare every exchange, queue and binding
+    nx dead-letters                               count the events parked in dead-letter queues
+    nx demo                                       drive a sample project as far as the services go
+
+Broker: ``AMQP_URI``; token secret: ``NX_AUTH_SECRET`` (both default to the services' defaults).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import nxshared  # noqa: F401  (silences eventlet's import-time warning)
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_SECRET = "change-me-in-production-at-least-32-bytes"
+
+
+def amqp_uri():
+    return os.environ.get("AMQP_URI") or os.environ.get("NX_AMQP_URI") or DEFAULT_AMQP_URI
+
+
+def secret():
+    return os.environ.get("NX_AUTH_SECRET", DEFAULT_SECRET)
+
+
+def token(org, sub="operator"):
+    from nxshared.auth import mint_token
+
+    return mint_token(secret(), org, sub)
+
+
+class Client:
+    """RPC calls as one org, through one connection."""
+
+    def __init__(self, org, sub="operator", timeout=30):
+        from nameko.standalone.rpc import ClusterRpcProxy
+
+        self._proxy = ClusterRpcProxy(
+            {"AMQP_URI": amqp_uri()},
+            context_data={"authorization": f"Bearer {token(org, sub)}"},
+            timeout=timeout,
+        )
+        self._cluster = self._proxy.start()
+
+    def call(self, service, method, **kwargs):
+        return getattr(getattr(self._cluster, service), method)(**kwargs)
+
+    def close(self):
+        self._proxy.stop()
+
+
+def call(service, method, org, **kwargs):
+    client = Client(org)
+    try:
+        return client.call(service, method, **kwargs)
+    finally:
+        client.close()
+
+
+def _print(value):
+    print(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+def cmd_call(args):
+    from nameko.exceptions import RemoteError
+
+    kwargs = json.loads(args.json) if args.json else {}
+    if not isinstance(kwargs, dict):
+        sys.exit("JSON arguments must be an object of keyword arguments")
+    try:
+        _print(call(args.service, args.method, args.org, **kwargs))
+    except RemoteError as exc:
+        sys.exit(f"{exc.exc_type}: {exc.value}")
+
+
+def cmd_timeline(args):
+    timeline = call("planning", "get_timeline", args.org, project_id=args.project_id)
+    print(f"project {args.project_id}: stage {timeline['stage']}")
+    for entry in timeline["events"]:
+        print(f"  {entry['occurred_at']}  {entry['event_type']:<32} {entry['source']:<9} {entry['actor'] or ''}")
+
+
+def cmd_deploy(args):
+    from kombu import Connection
+
+    from nxshared.topology import SUBSCRIPTIONS, declare_all
+
+    with Connection(amqp_uri()) as conn:
+        declare_all(conn)
+    for sub in SUBSCRIPTIONS:
+        print(f"declared {sub.queue_name} (+ .retry, .dead) for {len(sub.event_types)} event type(s)")
+
+
+def cmd_dead_letters(args):
+    from kombu import Connection
+
+    from nxshared.topology import SUBSCRIPTIONS, dead_queue
+
+    with Connection(amqp_uri()) as conn:
+        channel = conn.channel()
+        for sub in SUBSCRIPTIONS:
+            _, count, _ = dead_queue(sub)(channel).queue_declare(passive=True)
+            print(f"{sub.dead_queue_name}: {count}")
+
+
+def cmd_demo(args):
+    from nxshared.demo import run_demo
+
+    run_demo(Client, print_step=lambda text: print(text, flush=True))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="nx", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("token", help="mint a token for an org")
+    p.add_argument("org")
+    p.add_argument("--sub", default="operator")
+    p.set_defaults(func=lambda a: print(token(a.org, a.sub)))
+    p = sub.add_parser("call", help="call an RPC method")
+    p.add_argument("service")
+    p.add_argument("method")
+    p.add_argument("json", nargs="?", help='keyword arguments as a JSON object, e.g. \'{"project_id": "prj-…"}\'')
+    p.add_argument("--org", required=True)
+    p.set_defaults(func=cmd_call)
+    p = sub.add_parser("timeline", help="print a project's timeline")
+    p.add_argument("project_id")
+    p.add_argument("--org", default="smart_office")
+    p.set_defaults(func=cmd_timeline)
+    sub.add_parser("deploy", help="declare exchanges, queues and bindings").set_defaults(func=cmd_deploy)
+    sub.add_parser("dead-letters", help="count parked events").set_defaults(func=cmd_dead_letters)
+    sub.add_parser("demo", help="drive a sample project").set_defaults(func=cmd_demo)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""``nx demo``: one sample project driven through the contract, as far as the running services go.
+
+It uses a supplementary project (Art 9), which can be declared any day of the year, so the demo
+does not depend on the December declaration window.
+"""
+
+import datetime as dt
+import os
+import time
+
+from nameko.exceptions import RemoteError, UnknownService
+
+WAIT_SECONDS = 20
+
+
+class StopDemo(Exception):
+    pass
+
+
+def _today():
+    return dt.date.fromisoformat(os.environ["NX_TODAY"]) if os.environ.get("NX_TODAY") else dt.date.today()
+
+
+def sample_project(year):
+    return {
+        "name": "县域智慧教育云平台（演示）",
+        "unit": "unit:edu",
+        "category": "e_government",
+        "construction_mode": "self_built",
+        "investment_mode": "government",
+        "plan_year": year,
+        "plan_type": "supplementary",
+        "higher_level_requirement": "省教育厅关于推进教育数字化的通知（演示）",
+        "basis": "县教育信息化行动计划",
+        "summary": "建设覆盖全县中小学的教育管理与服务平台",
+        "estimated_investment": "2500000.00",
+        "funding_source": "县级财政",
+        "annual_investments": [{"year": year, "amount": "2500000.00"}],
+        "requires_construction_plan": True,
+        "custom_software": True,
+    }
+
+
+def until(step, accept, what):
+    """Retry ``step`` while the answer is not yet what the next bureau needs (events take a moment)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        try:
+            result = step()
+            if accept(result):
+                return result
+        except RemoteError as exc:
+            if "NOT_IN_ANNUAL_PLAN" not in str(exc.value) or time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise StopDemo(f"gave up waiting for {what}")
+        time.sleep(0.3)
+
+
+def run_demo(client_cls, print_step):
+    clients = {}
+
+    def rpc(org, service, method, **kwargs):
+        if org not in clients:
+            clients[org] = client_cls(org, sub="demo")
+        try:
+            return clients[org].call(service, method, **kwargs)
+        except UnknownService:
+            raise StopDemo(f"the {service} service is not running; the demo stops here") from None
+
+    try:
+        _drive(rpc, print_step)
+    except StopDemo as stop:
+        print_step(str(stop))
+    finally:
+        for client in clients.values():
+            client.close()
+
+
+def _drive(rpc, say):
+    year = _today().year
+    project = rpc("unit:edu", "planning", "declare_project", project=sample_project(year))
+    pid = project["project_id"]
+    say(f"declared {pid} ({project['name']}, {project['estimated_investment']} 元)")
+    rpc("smart_office", "planning", "review_supplementary", project_id=pid, decision="approve", opinion="同意列入增补计划")
+    rpc("county_gov", "planning", "approve_supplementary", project_id=pid)
+    say("smart office agreed, county government approved: planned (supplementary plan)")
+
+    applied = until(
+        lambda: rpc("unit:edu", "approval", "apply_for_approval", project_id=pid, approval_type="approve"),
+        lambda r: True, "approval to learn the project is planned",
+    )
+    say(f"applied for approval early: {applied['status']}")
+    review = until(
+        lambda: rpc("unit:edu", "review", "submit_construction_plan", project_id=pid,
+                    plan={"title": "建设方案", "document_ref": "DOC-DEMO-1", "budget": "2500000.00"}),
+        lambda r: True, "review to learn the project is planned",
+    )
+    rid = review["review_id"]
+    say(f"construction plan submitted: review {rid}, route {review['route']}")
+    experts = [
+        rpc("data_center", "review", "register_expert",
+            expert={"name": name, "level": level, "field": "信息化", "employer": "unit:yiyang_bdc"})["expert_id"]
+        for name, level in (("张三", "city"), ("李四", "provincial"), ("王五", "national"))
+    ]
+    rpc("data_center", "review", "assign_experts", review_id=rid, expert_ids=experts)
+    for expert_id in experts:
+        rpc("data_center", "review", "record_expert_opinion", review_id=rid, expert_id=expert_id,
+            verdict="pass", opinion="方案可行")
+    rpc("data_center", "review", "conclude_review", review_id=rid, verdict="passed", opinion="专家组评审通过")
+    say("expert panel of three: passed")
+
+    until(lambda: rpc("drc", "approval", "get_approval", project_id=pid), lambda r: r["status"] == "ready",
+          "the review result to reach approval")
+    granted = rpc("drc", "approval", "grant_approval", project_id=pid, opinion="同意立项")
+    say(f"DRC granted approval {granted['approval_no']}")
+    timeline = until(lambda: rpc("smart_office", "planning", "get_timeline", project_id=pid),
+                     lambda t: t["stage"] == "approved", "the timeline to show approved")
+    say(f"timeline of {pid}: stage {timeline['stage']}")
+    for entry in timeline["events"]:
+        say(f"  {entry['occurred_at']}  {entry['event_type']}")
