@@ -116,7 +116,9 @@ def cmd_demo(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="nx", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="nx", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("token", help="mint a token for an org")
     p.add_argument("org")

@@ -77,6 +77,7 @@ class UnitOfWork:
         self.handler = handler
         self.clock = clock
         self.events = []
+        self.consumed = []
 
     def emit(self, event_type, *, project_id, actor, data):
         """Record an event to be published once this transaction commits."""
@@ -101,6 +102,7 @@ class UnitOfWork:
         seen = self.session.execute(
             select(INBOX.c.event_id).where(INBOX.c.event_id == evt.event_id, INBOX.c.handler == self.handler)
         ).first()
+        self.consumed.append((evt.event_type, "duplicate" if seen else "applied"))
         if seen:
             return False
         self.session.execute(
@@ -132,6 +134,8 @@ class DatabaseHandle:
             session.close()
         if uow.events:
             self._provider.relay.wake()
+        for event_type, outcome in uow.consumed:
+            self._provider.metrics.events_consumed.labels(self._handler, event_type, outcome).inc()
 
     @property
     def amqp_uri(self):
@@ -158,7 +162,7 @@ class Database(DependencyProvider):
         self.engine = make_engine(config["DATABASE_URL"])
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self.clock = Clock(config.get("TODAY"))
-        suite = registry_for(self.container)
+        self.metrics = suite = registry_for(self.container)
         self.relay = OutboxRelay(
             engine=self.engine,
             outbox=OUTBOX,

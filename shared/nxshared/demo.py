@@ -82,40 +82,71 @@ def _drive(rpc, say):
     project = rpc("unit:edu", "planning", "declare_project", project=sample_project(year))
     pid = project["project_id"]
     say(f"declared {pid} ({project['name']}, {project['estimated_investment']} 元)")
-    rpc("smart_office", "planning", "review_supplementary", project_id=pid, decision="approve", opinion="同意列入增补计划")
+    rpc(
+        "smart_office",
+        "planning",
+        "review_supplementary",
+        project_id=pid,
+        decision="approve",
+        opinion="同意列入增补计划",
+    )
     rpc("county_gov", "planning", "approve_supplementary", project_id=pid)
     say("smart office agreed, county government approved: planned (supplementary plan)")
 
     applied = until(
         lambda: rpc("unit:edu", "approval", "apply_for_approval", project_id=pid, approval_type="approve"),
-        lambda r: True, "approval to learn the project is planned",
+        lambda r: True,
+        "approval to learn the project is planned",
     )
     say(f"applied for approval early: {applied['status']}")
     review = until(
-        lambda: rpc("unit:edu", "review", "submit_construction_plan", project_id=pid,
-                    plan={"title": "建设方案", "document_ref": "DOC-DEMO-1", "budget": "2500000.00"}),
-        lambda r: True, "review to learn the project is planned",
+        lambda: rpc(
+            "unit:edu",
+            "review",
+            "submit_construction_plan",
+            project_id=pid,
+            plan={"title": "建设方案", "document_ref": "DOC-DEMO-1", "budget": "2500000.00"},
+        ),
+        lambda r: True,
+        "review to learn the project is planned",
     )
     rid = review["review_id"]
     say(f"construction plan submitted: review {rid}, route {review['route']}")
     experts = [
-        rpc("data_center", "review", "register_expert",
-            expert={"name": name, "level": level, "field": "信息化", "employer": "unit:yiyang_bdc"})["expert_id"]
+        rpc(
+            "data_center",
+            "review",
+            "register_expert",
+            expert={"name": name, "level": level, "field": "信息化", "employer": "unit:yiyang_bdc"},
+        )["expert_id"]
         for name, level in (("张三", "city"), ("李四", "provincial"), ("王五", "national"))
     ]
     rpc("data_center", "review", "assign_experts", review_id=rid, expert_ids=experts)
     for expert_id in experts:
-        rpc("data_center", "review", "record_expert_opinion", review_id=rid, expert_id=expert_id,
-            verdict="pass", opinion="方案可行")
+        rpc(
+            "data_center",
+            "review",
+            "record_expert_opinion",
+            review_id=rid,
+            expert_id=expert_id,
+            verdict="pass",
+            opinion="方案可行",
+        )
     rpc("data_center", "review", "conclude_review", review_id=rid, verdict="passed", opinion="专家组评审通过")
     say("expert panel of three: passed")
 
-    until(lambda: rpc("drc", "approval", "get_approval", project_id=pid), lambda r: r["status"] == "ready",
-          "the review result to reach approval")
+    until(
+        lambda: rpc("drc", "approval", "get_approval", project_id=pid),
+        lambda r: r["status"] == "ready",
+        "the review result to reach approval",
+    )
     granted = rpc("drc", "approval", "grant_approval", project_id=pid, opinion="同意立项")
     say(f"DRC granted approval {granted['approval_no']}")
-    timeline = until(lambda: rpc("smart_office", "planning", "get_timeline", project_id=pid),
-                     lambda t: t["stage"] == "approved", "the timeline to show approved")
+    timeline = until(
+        lambda: rpc("smart_office", "planning", "get_timeline", project_id=pid),
+        lambda t: t["stage"] == "approved",
+        "the timeline to show approved",
+    )
     say(f"timeline of {pid}: stage {timeline['stage']}")
     for entry in timeline["events"]:
         say(f"  {entry['occurred_at']}  {entry['event_type']}")

@@ -47,9 +47,7 @@ def apply_overrides(config, environ=None):
         except ValueError as exc:
             raise SystemExit(f"setting {name}: {exc}") from None
     if "DATABASE_URL" in config:
-        config["DATABASE_URL"] = str(config["DATABASE_URL"]).replace(
-            "{service}", str(config.get("SERVICE_NAME", ""))
-        )
+        config["DATABASE_URL"] = str(config["DATABASE_URL"]).replace("{service}", str(config.get("SERVICE_NAME", "")))
     return config
 
 

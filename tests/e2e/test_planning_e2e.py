@@ -1,0 +1,107 @@
+"""The foundation on a real broker: planning started as `make up` starts it."""
+
+import uuid
+
+import pytest
+from kombu import Exchange, Producer, Queue
+
+from nxshared.catalog import REGISTRY
+from nxshared.clock import Clock
+
+from .conftest import wait_for
+from .flows import declare, plan, stage_becomes, timeline_types
+
+pytestmark = pytest.mark.e2e
+
+
+def test_declare_compile_concur_approve_timeline_shows_planned(suite):
+    suite.up("planning")
+    pid = declare(suite)
+    plan(suite, pid)
+    stage_becomes(suite, pid, "planned")
+    assert timeline_types(suite, pid) == ["project.declared", "project.planned"]
+    public = suite.http("planning", f"/public/projects/{pid}")
+    assert public["stage"] == "planned"
+
+
+def test_killed_between_commit_and_publish_the_event_still_arrives_once(suite):
+    suite.up("planning", NX_PLANNING_OUTBOX_RELAY_ENABLED="false")
+    with suite.connection() as conn:
+        watch = Queue(
+            f"watch-{uuid.uuid4().hex[:6]}",
+            Exchange("planning.events", type="topic", durable=True),
+            routing_key="project.planned",
+            durable=True,
+        )
+        watch(conn.channel()).declare()
+        pid = declare(suite)
+        plan(suite, pid)  # committed, with project.planned in the outbox; the relay is off
+        assert suite.metric("planning", "nx_outbox_backlog") >= 2
+        suite.kill9("planning")
+        suite.up("planning")
+        stage_becomes(suite, pid, "planned")
+        channel = conn.channel()
+        received = []
+        while (message := watch(channel).get(no_ack=True)) is not None:
+            received.append(message.payload)
+        assert [m["project_id"] for m in received] == [pid]
+    assert timeline_types(suite, pid).count("project.planned") == 1
+    assert suite.metric("planning", "nx_outbox_backlog") == 0
+
+
+def _publish(conn, evt_payload, source):
+    Producer(conn.channel()).publish(
+        evt_payload,
+        exchange=Exchange(f"{source}.events", type="topic", durable=True),
+        routing_key=evt_payload["event_type"],
+        serializer="json",
+    )
+
+
+def test_the_same_event_delivered_twice_has_one_effect(suite):
+    suite.up("planning")
+    pid = declare(suite)
+    evt = REGISTRY.make(
+        "review.submitted",
+        source="review",
+        project_id=pid,
+        actor="t@data_center",
+        data={"review_id": "rev-1", "route": "expert_panel", "budget": "2500000.00"},
+        occurred_at=Clock.now(),
+    )
+    with suite.connection() as conn:
+        _publish(conn, evt.as_payload(), "review")
+        _publish(conn, evt.as_payload(), "review")
+    wait_for(
+        lambda: (
+            suite.metric(
+                "planning",
+                'nx_events_consumed_total{event_type="review.submitted",handler="record_timeline",outcome="duplicate"}',
+            )
+            == 1
+        ),
+        what="the duplicate to be seen",
+    )
+    assert timeline_types(suite, pid).count("review.submitted") == 1
+
+
+def test_a_handler_that_always_fails_ends_in_the_dead_letter_queue(suite):
+    suite.up("planning")
+    broken = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "review.passed",
+        "version": 1,
+        "source": "review",
+        "occurred_at": Clock.now().isoformat(),
+        "project_id": "prj-x",
+        "actor": None,
+        "data": {},
+    }
+    with suite.connection() as conn:
+        _publish(conn, broken, "review")
+        dead = Queue("nx.planning.record_timeline.dead", durable=True)
+        wait_for(lambda: dead(conn.channel()).queue_declare(passive=True).message_count == 1, what="dead letter")
+    sample = 'nx_events_dead_lettered_total{event_type="review.passed",handler="record_timeline"}'
+    assert suite.metric("planning", sample) == 1
+    retried = 'nx_events_retried_total{event_type="review.passed",handler="record_timeline"}'
+    assert suite.metric("planning", retried) == 4  # EVENT_MAX_ATTEMPTS=5: four retries, then parked
