@@ -150,8 +150,7 @@ class DatabaseHandle:
         try:
             yield session
         finally:
-            session.rollback()
-            session.close()
+            session.close()  # ends the read transaction; loaded objects stay readable
 
 
 class Database(DependencyProvider):

@@ -71,3 +71,128 @@ def test_annual_plan_compile_concur_approve_emits_planned(planning):
     assert plan["status"] == "approved"
     assert call(planning, "get_project", "smart_office", project_id=chosen["project_id"])["status"] == "planned"
     assert call(planning, "get_project", "smart_office", project_id=other["project_id"])["status"] == "not_planned"
+
+
+def test_malformed_input_names_each_bad_field(planning):
+    from nxshared.errors import ValidationError
+
+    with pytest.raises(ValidationError) as err:
+        declare(planning, estimated_investment=2500000.0, category="toys")
+    assert "estimated_investment" in str(err.value) and "category" in str(err.value)
+
+
+def test_supplementary_review_then_county_approval_plans_it(planning):
+    created = declare(
+        planning,
+        plan_type="supplementary",
+        plan_year=2026,
+        higher_level_requirement="省厅通知",
+        annual_investments=[{"year": 2026, "amount": "2500000.00"}],
+    )
+    pid = created["project_id"]
+    with pytest.raises(Forbidden):
+        call(planning, "approve_supplementary", "smart_office", project_id=pid)
+    call(planning, "review_supplementary", "smart_office", project_id=pid, decision="approve", opinion="同意")
+    with entrypoint_waiter(
+        planning,
+        "record_timeline",
+        timeout=10,
+        callback=lambda ctx, res, exc: ctx.args[0]["event_type"] == "project.planned",
+    ):
+        assert call(planning, "approve_supplementary", "county_gov", project_id=pid)["status"] == "planned"
+    timeline = call(planning, "get_timeline", "unit:edu", project_id=pid)
+    assert timeline["stage"] == "planned"
+
+
+def _planned_project(planning):
+    created = declare(planning)
+    pid = created["project_id"]
+    call(planning, "compile_annual_plan", "smart_office", year=2027, project_ids=[pid])
+    call(planning, "concur_annual_plan", "finance", year=2027)
+    call(planning, "concur_annual_plan", "drc", year=2027)
+    call(planning, "approve_annual_plan", "county_gov", year=2027)
+    return pid
+
+
+def test_change_request_is_reviewed_by_the_smart_office(planning):
+    pid = _planned_project(planning)
+    with pytest.raises(NotFound):
+        call(planning, "request_change", "unit:health", project_id=pid, change={"description": "x"})
+    with pytest.raises(Forbidden):
+        call(planning, "request_change", "data_center", project_id=pid, change={"description": "x"})
+    change = call(planning, "request_change", "unit:edu", project_id=pid, change={"description": "增加移动端"})
+    decided = call(
+        planning, "review_change", "smart_office", change_id=change["change_id"], decision="approve", opinion="同意"
+    )
+    assert decided["status"] == "approved"
+
+
+def test_unauthorized_change_reported_and_resolved(planning):
+    pid = _planned_project(planning)
+    with pytest.raises(Forbidden):
+        call(planning, "report_unauthorized_change", "unit:edu", project_id=pid, description="x")
+    call(planning, "report_unauthorized_change", "data_center", project_id=pid, description="擅自增加服务器")
+    resolved = call(planning, "resolve_unauthorized_change", "smart_office", project_id=pid, opinion="已补办")
+    assert len(resolved["resolved_report_ids"]) == 1
+    from nxshared.errors import Conflict
+
+    with pytest.raises(Conflict):
+        call(planning, "resolve_unauthorized_change", "smart_office", project_id=pid, opinion="again")
+
+
+def test_ip_exception_register_is_fed_by_finance_events(planning, service_config):
+    from nameko.standalone.events import event_dispatcher
+
+    from nxshared.catalog import REGISTRY
+    from nxshared.clock import Clock
+
+    pid = _planned_project(planning)
+    evt = REGISTRY.make(
+        "contract.ip_exception_reported",
+        source="finance",
+        project_id=pid,
+        actor="f@unit:edu",
+        data={"contract_no": "HT-1", "vendor": "某公司", "source_code_owner": "vendor", "unit": "unit:edu"},
+        occurred_at=Clock.now(),
+    )
+    with entrypoint_waiter(planning, "register_ip_exception", timeout=10):
+        event_dispatcher(planning.config)("finance", evt.event_type, evt.as_payload())
+    register = call(planning, "list_ip_exceptions", "smart_office")
+    assert [(r["contract_no"], r["source_code_owner"]) for r in register] == [("HT-1", "vendor")]
+    with pytest.raises(Forbidden):
+        call(planning, "list_ip_exceptions", "finance")
+
+
+def test_public_pages_never_show_a_classified_project(planning):
+    import requests
+
+    open_one = declare(planning)["project_id"]
+    secret = declare(planning, classified=True, name="涉密项目名称")["project_id"]
+    base = f"http://{planning.config['WEB_SERVER_ADDRESS']}"
+    listing = requests.get(f"{base}/public/projects", timeout=5)
+    assert [p["project_id"] for p in listing.json()["items"]] == [open_one]
+    assert secret not in listing.text and "涉密项目名称" not in listing.text
+    assert requests.get(f"{base}/public/projects/{secret}", timeout=5).status_code == 404
+    assert requests.get(f"{base}/public/projects/{open_one}", timeout=5).json()["stage"] == "declared"
+
+
+def test_metrics_and_health_are_served(planning):
+    import requests
+
+    declare(planning)
+    with pytest.raises(RuleViolation):
+        declare(planning, estimated_investment="1.00")
+    base = f"http://{planning.config['WEB_SERVER_ADDRESS']}"
+    text = requests.get(f"{base}/metrics", timeout=5).text
+    assert 'nx_rpc_duration_seconds_count{method="declare_project",outcome="ok"} 1.0' in text
+    assert 'nx_rpc_refusals_total{code="ANNUAL_PLAN_MISMATCH",method="declare_project"} 1.0' in text
+    assert 'nx_planning_projects{status="declared"} 1.0' in text
+    assert requests.get(f"{base}/health", timeout=5).json() == {"status": "ok", "database": "ok", "broker": "ok"}
+
+
+def test_list_projects_filters_and_pages(planning):
+    for _ in range(3):
+        declare(planning)
+    page = call(planning, "list_projects", "smart_office", year=2027, page=2, page_size=2)
+    assert page["total"] == 3 and len(page["items"]) == 1
+    assert call(planning, "list_projects", "smart_office", status="planned")["total"] == 0
