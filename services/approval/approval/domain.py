@@ -1,0 +1,308 @@
+"""Approval rules and state machine (RULES §Technical review, Art 10, 11, 13), in plain Python.
+
+Art 13: the DRC approves a project on the basis of the data center's technical review. This service
+learns of reviews only from the review service's events, and of planned projects only from
+planning's, in whatever order they arrive. The decisions taken here:
+
+- **Lodge early, grant late.** The owner may apply as soon as the project is planned (Art 10). The
+  application is ``awaiting_review`` until a *passing* review (``review.passed`` or ``review.filed``)
+  of the project has been received, then ``ready``; only a ready application can be granted.
+- **Every concluded review is recorded**, whether or not an application exists yet, and even before
+  the project's ``project.planned`` has arrived. An application lodged after a passing review is ready
+  at once; one lodged before becomes ready when the event arrives.
+- **A failed review never unlocks, and never re-locks.** A ``review.failed`` leaves an awaiting
+  application awaiting. A failed review received after a passing one does not take a ready application
+  back to ``awaiting_review``: the passing review still stands (reviews are never withdrawn; a DRC that
+  doubts the basis rejects the application). A grant relies on the latest passing review.
+- **One open application per project.** The DRC may reject an open application with or without a
+  review (a refusal needs no review basis); after a rejection the owner may apply again, as a new
+  application, the rejected one kept. A granted project is not applied for again.
+- **Approval numbers** are issued from a per-year counter in a format that is a setting, so each number
+  is unique and the year's numbers are consecutive.
+"""
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from nxshared.auth import Caller
+from nxshared.errors import Conflict, Forbidden, NotFound, RuleViolation
+
+
+class ApprovalState(StrEnum):
+    AWAITING_REVIEW = "awaiting_review"
+    READY = "ready"
+    GRANTED = "granted"
+    REJECTED = "rejected"
+
+
+class Action(StrEnum):
+    APPLY = "apply"
+    REVIEW_PASSED = "review_passed"
+    GRANT = "grant"
+    REJECT = "reject"
+
+
+class ApprovalType(StrEnum):
+    APPROVE = "approve"  # 审批
+    VERIFY = "verify"  # 核准
+    FILE = "file"  # 备案
+
+
+class ReviewOutcome(StrEnum):
+    PASSED = "passed"
+    FILED = "filed"
+    FAILED = "failed"
+
+
+TRANSITIONS = {
+    (None, Action.APPLY): ApprovalState.AWAITING_REVIEW,
+    (ApprovalState.REJECTED, Action.APPLY): ApprovalState.AWAITING_REVIEW,
+    (ApprovalState.AWAITING_REVIEW, Action.REVIEW_PASSED): ApprovalState.READY,
+    (ApprovalState.READY, Action.REVIEW_PASSED): ApprovalState.READY,
+    (ApprovalState.READY, Action.GRANT): ApprovalState.GRANTED,
+    (ApprovalState.AWAITING_REVIEW, Action.REJECT): ApprovalState.REJECTED,
+    (ApprovalState.READY, Action.REJECT): ApprovalState.REJECTED,
+}
+
+OPEN_STATES = (ApprovalState.AWAITING_REVIEW, ApprovalState.READY)
+PASSING_OUTCOMES = (ReviewOutcome.PASSED, ReviewOutcome.FILED)
+OUTCOME_OF_EVENT = {f"review.{outcome}": outcome for outcome in ReviewOutcome}
+
+
+@dataclass(frozen=True)
+class ApprovalRules:
+    """The settings behind the approval numbers (Art 13)."""
+
+    approval_no_format: str
+
+    @classmethod
+    def from_settings(cls, approval_no_format):
+        try:
+            first, second = (approval_no_format.format(year=2000, seq=seq) for seq in (1, 2))
+        except (KeyError, IndexError, ValueError, AttributeError):
+            raise ValueError(f"APPROVAL_NO_FORMAT must use only {{year}} and {{seq}}: {approval_no_format!r}") from None
+        if first == second:
+            raise ValueError(f"APPROVAL_NO_FORMAT must contain {{seq}}: {approval_no_format!r}")
+        return cls(approval_no_format)
+
+
+@dataclass
+class Project:
+    """What approval knows of a project. ``project.planned`` fills it in; a review event that arrives
+    first leaves it known but not planned."""
+
+    project_id: str
+    planned: bool = False
+    name: str | None = None
+    unit: str | None = None
+    construction_mode: str | None = None
+    classified: bool = False
+    plan_year: int | None = None
+    plan_type: str | None = None
+
+
+@dataclass
+class ConcludedReview:
+    """A review concluded by the data center, as its event told us."""
+
+    review_id: str
+    project_id: str
+    outcome: str
+    route: str
+    opinion: str
+    concluded_at: str  # ISO timestamp of the event
+
+
+@dataclass
+class Application:
+    application_id: str
+    project_id: str
+    approval_type: str
+    applied_by: str
+    applied_at: dt.datetime
+    status: str = ApprovalState.AWAITING_REVIEW.value
+    review_id: str | None = None
+    approval_no: str | None = None
+    opinion: str | None = None
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None
+
+
+@dataclass
+class ApprovalCounter:
+    """The last approval number issued in a year."""
+
+    year: int
+    last_seq: int = 0
+
+
+def new_id(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def _transition(application, action):
+    current = ApprovalState(application.status) if application else None
+    target = TRANSITIONS.get((current, action))
+    if target is None:
+        raise Conflict("APPROVAL_STATE_CONFLICT", f"立项申请当前状态为 {current or '未申请'}，不能执行 {action}")
+    return target
+
+
+# --- what approval learns from events ------------------------------------------------------
+
+
+def learn_planned(project, data):
+    """Art 10: planning's ``project.planned`` puts the project in the annual or supplementary plan."""
+    project.planned = True
+    project.name = data.get("name") or ""
+    project.unit = data["unit"]
+    project.construction_mode = data["construction_mode"]
+    project.classified = data["classified"]
+    project.plan_year = data["plan_year"]
+    project.plan_type = data["plan_type"]
+    return project
+
+
+def concluded_review(event_type, project_id, data, occurred_at):
+    return ConcludedReview(
+        review_id=data["review_id"],
+        project_id=project_id,
+        outcome=OUTCOME_OF_EVENT[event_type].value,
+        route=data["route"],
+        opinion=data.get("opinion") or "",
+        concluded_at=occurred_at,
+    )
+
+
+def latest_passing_review(reviews):
+    """The passing review (passed or filed) concluded last, or None; failed reviews never count."""
+    passing = [r for r in reviews if r.outcome in PASSING_OUTCOMES]
+    return max(passing, key=lambda r: (dt.datetime.fromisoformat(r.concluded_at), r.review_id), default=None)
+
+
+def take_reviews_into_account(application, reviews):
+    """Art 13: an open application is ready once a passing review of its project is known, and relies
+    on the latest one. A failed review changes nothing (see the module docstring)."""
+    basis = latest_passing_review(reviews)
+    if application is None or basis is None or application.status not in OPEN_STATES:
+        return application
+    application.status = _transition(application, Action.REVIEW_PASSED).value
+    application.review_id = basis.review_id
+    return application
+
+
+# --- who may do what ------------------------------------------------------------------------
+
+
+def owner_of(project):
+    """The org that acts for a project: its unit, or ``data_center`` for a unified one (Art 4, 11)."""
+    return "data_center" if project.construction_mode == "unified" else project.unit
+
+
+def check_in_plan(project):
+    """Art 10: only a project in the annual or supplementary plan may apply for approval. This service
+    knows that only from planning's ``project.planned`` event, which may still be on its way."""
+    if project is None or not project.planned:
+        raise RuleViolation(
+            "NOT_IN_ANNUAL_PLAN",
+            "审批服务尚未收到该项目纳入年度建设计划或增补计划的通知，不能申请立项；"
+            "如计划刚刚批准，请稍后重试（第十条）",
+            "Art 10",
+        )
+
+
+def check_owner(caller: Caller, project):
+    """Art 4, 11: the unit applies for its self-built project, ``data_center`` for a unified one."""
+    if caller.org != owner_of(project):
+        raise Forbidden(
+            "NOT_PROJECT_OWNER", f"只有项目建设单位（{owner_of(project)}）可以申请立项（第四条、第十一条）", "Art 11"
+        )
+
+
+def can_see(caller: Caller, project):
+    """A unit sees only its own projects; bureaus see all."""
+    return not caller.is_unit or caller.org in (project.unit, owner_of(project))
+
+
+def check_visible(caller, project):
+    if project is None or not project.planned or not can_see(caller, project):
+        raise NotFound("PROJECT_NOT_FOUND", "项目不存在或无权查看")
+
+
+def check_applied(application):
+    if application is None:
+        raise NotFound("APPROVAL_NOT_FOUND", "该项目尚未申请立项")
+
+
+def check_one_open_application(latest):
+    """A project has at most one open application, and none once approved (Art 13)."""
+    if latest is None or latest.status == ApprovalState.REJECTED.value:
+        return
+    if latest.status == ApprovalState.GRANTED.value:
+        raise Conflict("ALREADY_APPROVED", f"项目已批准立项（{latest.approval_no}），不能再次申请（第十三条）")
+    raise Conflict("APPLICATION_ALREADY_OPEN", f"项目已有待办的立项申请（{latest.status}），不能重复申请（第十三条）")
+
+
+def check_open(application):
+    """Only an open application can be decided, and only once."""
+    if application is None:
+        raise Conflict("NO_OPEN_APPLICATION", "该项目没有待审批的立项申请")
+    if application.status not in OPEN_STATES:
+        raise Conflict("APPROVAL_ALREADY_DECIDED", f"该立项申请已办结（{application.status}），不能再次审批")
+
+
+def check_review_passed(application):
+    """Art 13: the DRC grants only on the basis of a passed (or filed) technical review, received as
+    the review service's event."""
+    if application.status == ApprovalState.AWAITING_REVIEW.value:
+        raise RuleViolation(
+            "REVIEW_NOT_PASSED", "尚未收到该项目技术评审通过（或备案）的通知，不能批准立项（第十三条）", "Art 13"
+        )
+
+
+# --- use cases ------------------------------------------------------------------------------
+
+
+def apply(project, latest, reviews, approval_type, caller, now):
+    """A new application, ready at once if a passing review is already known (Art 10, 11, 13)."""
+    check_in_plan(project)
+    check_owner(caller, project)
+    check_one_open_application(latest)
+    application = Application(
+        application_id=new_id("apr"),
+        project_id=project.project_id,
+        approval_type=approval_type,
+        applied_by=caller.org,
+        applied_at=now,
+        status=_transition(latest, Action.APPLY).value,
+    )
+    return take_reviews_into_account(application, reviews)
+
+
+def issue_approval_no(counter, rules):
+    """Art 13: the next number of the counter's year."""
+    counter.last_seq += 1
+    return rules.approval_no_format.format(year=counter.year, seq=counter.last_seq)
+
+
+def grant(application, counter, rules, opinion, caller, now):
+    check_open(application)
+    check_review_passed(application)
+    application.status = _transition(application, Action.GRANT).value
+    application.approval_no = issue_approval_no(counter, rules)
+    return _decided(application, opinion, caller, now)
+
+
+def reject(application, opinion, caller, now):
+    check_open(application)
+    application.status = _transition(application, Action.REJECT).value
+    return _decided(application, opinion, caller, now)
+
+
+def _decided(application, opinion, caller, now):
+    application.opinion = opinion
+    application.decided_by = caller.org
+    application.decided_at = now
+    return application
