@@ -1,0 +1,78 @@
+"""Settings overrides, money parsing and tokens."""
+
+import time
+from decimal import Decimal
+
+import jwt
+import pytest
+
+from nxshared.auth import ANY_UNIT, Caller, decode_token, mint_token
+from nxshared.errors import Unauthorized
+from nxshared.money import parse_money
+from nxshared.settings import apply_overrides
+
+SECRET = "a-secret-of-at-least-thirty-two-bytes!"
+
+
+def test_every_setting_is_overridable_and_typed_like_its_default():
+    config = {
+        "SERVICE_NAME": "planning",
+        "DECLARATION_WINDOW": "12-11..12-20",
+        "EVENT_MAX_ATTEMPTS": 5,
+        "OUTBOX_RELAY_ENABLED": True,
+        "AMQP_URI": "amqp://a",
+        "DATABASE_URL": "sqlite:///x",
+    }
+    env = {
+        "NX_DECLARATION_WINDOW": "01-01..12-31",
+        "NX_EVENT_MAX_ATTEMPTS": "7",
+        "NX_OUTBOX_RELAY_ENABLED": "false",
+        "AMQP_URI": "amqp://b",
+        "NX_DATABASE_URL": "postgresql://h/nx_{service}",
+    }
+    out = apply_overrides(config, env)
+    assert out["DECLARATION_WINDOW"] == "01-01..12-31"
+    assert out["EVENT_MAX_ATTEMPTS"] == 7
+    assert out["OUTBOX_RELAY_ENABLED"] is False
+    assert out["AMQP_URI"] == "amqp://b"
+    assert out["DATABASE_URL"] == "postgresql://h/nx_planning"
+
+
+def test_a_per_service_override_beats_the_suite_wide_one():
+    config = {"SERVICE_NAME": "review", "WEB_SERVER_ADDRESS": "0.0.0.0:8002"}
+    env = {"NX_WEB_SERVER_ADDRESS": "0.0.0.0:1", "NX_REVIEW_WEB_SERVER_ADDRESS": "127.0.0.1:9"}
+    assert apply_overrides(config, env)["WEB_SERVER_ADDRESS"] == "127.0.0.1:9"
+
+
+def test_a_bad_override_stops_the_service():
+    with pytest.raises(SystemExit):
+        apply_overrides({"OUTBOX_RELAY_ENABLED": True}, {"NX_OUTBOX_RELAY_ENABLED": "perhaps"})
+
+
+@pytest.mark.parametrize(
+    "raw, parsed", [("2000000.00", Decimal("2000000.00")), ("0.5", Decimal("0.50")), ("12", Decimal("12.00"))]
+)
+def test_money_strings_parse_exactly(raw, parsed):
+    assert parse_money(raw) == parsed
+
+
+@pytest.mark.parametrize("raw", ["1.001", "-1.00", "abc", 1.5, None, True, "NaN", "Infinity"])
+def test_bad_money_is_refused(raw):
+    assert parse_money(raw) is None
+
+
+def test_tokens_round_trip_and_bad_ones_are_unauthorized():
+    caller = decode_token(SECRET, "Bearer " + mint_token(SECRET, "unit:edu", "li"))
+    assert caller == Caller("li", "unit:edu") and caller.is_one_of([ANY_UNIT])
+    for bad in (
+        None,
+        "Basic x",
+        "Bearer " + mint_token("another-secret-of-thirty-two-bytes!!", "drc"),
+        "Bearer " + mint_token(SECRET, "not_an_org"),
+    ):
+        with pytest.raises(Unauthorized):
+            decode_token(SECRET, bad)
+    expired = jwt.encode({"sub": "x", "org": "drc", "exp": int(time.time()) - 5}, SECRET, algorithm="HS256")
+    with pytest.raises(Unauthorized) as err:
+        decode_token(SECRET, "Bearer " + expired)
+    assert err.value.code == "TOKEN_EXPIRED"
