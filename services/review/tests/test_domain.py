@@ -1,0 +1,289 @@
+"""Every rule of RULES §Technical review (Art 10–12), on plain domain objects."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from nxshared.auth import Caller
+from nxshared.errors import Conflict, Forbidden, NotFound, RuleViolation
+from review import domain
+from review.domain import ReviewRoute, ReviewRules, ReviewStatus
+
+RULES = ReviewRules.from_settings("2000000.00", "300000.00", 3, "city,provincial,national")
+NOW = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.UTC)
+EDU = Caller(sub="li", org="unit:edu")
+CENTER = Caller(sub="wang", org="data_center")
+
+
+def project(**overrides):
+    fields_ = {
+        "project_id": "prj-1",
+        "name": "智慧教育平台",
+        "unit": "unit:edu",
+        "construction_mode": "self_built",
+        "estimated_investment": Decimal("2500000.00"),
+        "requires_construction_plan": True,
+        "classified": False,
+        "custom_software": True,
+    }
+    fields_.update(overrides)
+    return domain.PlannedProject(**fields_)
+
+
+def plan(budget="2500000.00"):
+    return {"title": "建设方案", "document_ref": "doc-1", "budget": Decimal(budget)}
+
+
+def submit(budget="2500000.00", history=(), caller=EDU, **project_overrides):
+    return domain.submit_plan(project(**project_overrides), list(history), plan(budget), caller, RULES, NOW)
+
+
+def expert(n, level="city", employer="univ:nju"):
+    return domain.Expert(expert_id=f"exp-{n}", name=f"专家{n}", level=level, field="软件", employer=employer)
+
+
+def panel_review(experts=3):
+    review = submit()
+    if experts:
+        domain.assign_panel(review, [expert(n) for n in range(experts)], project(), RULES)
+    return review
+
+
+def code_of(excinfo):
+    return excinfo.value.code
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def test_settings_are_parsed_from_config_strings():
+    assert RULES.expert_panel_threshold == Decimal("2000000.00")
+    assert RULES.filing_threshold == Decimal("300000.00")
+    assert RULES.panel_expert_levels == ("city", "provincial", "national")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"panel_expert_levels": "city,town"}, {"expert_panel_threshold": "two million"}, {"filing_threshold": "1.001"}],
+)
+def test_bad_settings_stop_the_service(bad):
+    settings = {
+        "expert_panel_threshold": "2000000.00",
+        "filing_threshold": "300000.00",
+        "panel_min_experts": 3,
+        "panel_expert_levels": "city",
+    }
+    with pytest.raises(ValueError):
+        ReviewRules.from_settings(**{**settings, **bad})
+
+
+# --- Art 10: only planned projects --------------------------------------------------------------
+
+
+def test_unknown_project_is_not_in_plan_and_the_message_says_retry():
+    with pytest.raises(RuleViolation) as err:
+        domain.submit_plan(None, [], plan(), EDU, RULES, NOW)
+    assert code_of(err) == "NOT_IN_ANNUAL_PLAN"
+    assert "尚未收到" in err.value.message and "稍后重试" in err.value.message
+    assert err.value.message.endswith("（第十条）")
+
+
+def test_filing_of_unknown_project_is_not_in_plan():
+    with pytest.raises(RuleViolation) as err:
+        domain.file_project(None, [], EDU, RULES, NOW)
+    assert code_of(err) == "NOT_IN_ANNUAL_PLAN"
+
+
+# --- Art 11: who submits ------------------------------------------------------------------------
+
+
+def test_self_built_project_is_submitted_by_its_unit():
+    assert submit().submitted_by == "unit:edu"
+
+
+@pytest.mark.parametrize("org", ["unit:health", "data_center"])
+def test_no_one_else_submits_a_self_built_project(org):
+    with pytest.raises(Forbidden) as err:
+        submit(caller=Caller("x", org))
+    assert code_of(err) == "NOT_PROJECT_OWNER"
+
+
+def test_unified_project_is_submitted_by_the_data_center_not_the_unit():
+    assert submit(caller=CENTER, construction_mode="unified").submitted_by == "data_center"
+    with pytest.raises(Forbidden):
+        submit(caller=EDU, construction_mode="unified")
+
+
+def test_a_unit_sees_only_its_own_projects():
+    domain.check_visible(EDU, project())
+    domain.check_visible(Caller("x", "drc"), project())
+    with pytest.raises(NotFound):
+        domain.check_visible(Caller("x", "unit:health"), project())
+
+
+# --- Art 12: routing by budget ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("budget", "route"),
+    [
+        ("2000000.00", ReviewRoute.EXPERT_PANEL),
+        ("2000000.01", ReviewRoute.EXPERT_PANEL),
+        ("1999999.99", ReviewRoute.CENTER_OPINION),
+        ("0.01", ReviewRoute.CENTER_OPINION),
+    ],
+)
+def test_route_by_budget_at_the_cent(budget, route):
+    review = submit(budget)
+    assert review.route == route.value
+    assert review.status == ReviewStatus.UNDER_REVIEW.value
+
+
+def small(estimate="299999.99", needs_plan=False):
+    return project(estimated_investment=Decimal(estimate), requires_construction_plan=needs_plan)
+
+
+def test_filing_just_below_the_threshold_is_filed():
+    filed = domain.file_project(small("299999.99"), [], EDU, RULES, NOW)
+    assert (filed.route, filed.status) == ("filing", "filed")
+    assert filed.budget == Decimal("299999.99")
+
+
+@pytest.mark.parametrize(("estimate", "needs_plan"), [("300000.00", False), ("300000.01", False), ("1000.00", True)])
+def test_filing_refused_at_the_threshold_or_when_a_plan_is_required(estimate, needs_plan):
+    with pytest.raises(RuleViolation) as err:
+        domain.file_project(small(estimate, needs_plan), [], EDU, RULES, NOW)
+    assert code_of(err) == "FILING_NOT_ALLOWED"
+    assert err.value.message.endswith("（第十二条）")
+
+
+# --- Art 12: one review at a time, resubmission after failure ------------------------------------
+
+
+def concluded(status):
+    review = submit("1000000.00")
+    review.status = status
+    return review
+
+
+def test_one_open_review_per_project():
+    with pytest.raises(Conflict) as err:
+        submit(history=[submit()])
+    assert code_of(err) == "REVIEW_ALREADY_OPEN"
+    with pytest.raises(Conflict):
+        domain.file_project(small(), [submit()], EDU, RULES, NOW)
+
+
+@pytest.mark.parametrize("status", ["passed", "filed"])
+def test_a_passed_or_filed_project_is_not_submitted_again(status):
+    with pytest.raises(Conflict) as err:
+        submit(history=[concluded(status)])
+    assert code_of(err) == "ALREADY_REVIEWED"
+
+
+def test_a_failed_review_can_be_resubmitted_as_a_new_review():
+    failed = concluded("failed")
+    again = submit(history=[failed])
+    assert again.review_id != failed.review_id
+    assert again.status == "under_review"
+
+
+# --- Art 12: the expert panel --------------------------------------------------------------------
+
+
+def test_panel_of_three_city_experts_is_seated_in_order():
+    review = panel_review(3)
+    assert [seat.expert_id for seat in review.experts] == ["exp-0", "exp-1", "exp-2"]
+
+
+def test_panel_too_small():
+    with pytest.raises(RuleViolation) as err:
+        panel_review(2)
+    assert code_of(err) == "PANEL_TOO_SMALL"
+
+
+def test_panel_counts_distinct_experts():
+    review = submit()
+    with pytest.raises(RuleViolation) as err:
+        domain.assign_panel(review, [expert(1), expert(1), expert(2)], project(), RULES)
+    assert code_of(err) == "PANEL_TOO_SMALL"
+
+
+def test_panel_expert_level_below_city_is_refused():
+    review = submit()
+    with pytest.raises(RuleViolation) as err:
+        domain.assign_panel(review, [expert(1), expert(2, level="county"), expert(3)], project(), RULES)
+    assert code_of(err) == "EXPERT_LEVEL_TOO_LOW"
+
+
+@pytest.mark.parametrize(("mode", "employer"), [("self_built", "unit:edu"), ("unified", "data_center")])
+def test_expert_employed_by_the_applicant_may_not_sit(mode, employer):
+    review = submit(caller=EDU if mode == "self_built" else CENTER, construction_mode=mode)
+    chosen = [expert(1), expert(2), expert(3, employer=employer)]
+    with pytest.raises(RuleViolation) as err:
+        domain.assign_panel(review, chosen, project(construction_mode=mode), RULES)
+    assert code_of(err) == "EXPERT_CONFLICT"
+
+
+def test_experts_only_for_an_expert_panel_review():
+    with pytest.raises(Conflict) as err:
+        domain.assign_panel(submit("1999999.99"), [expert(n) for n in range(3)], project(), RULES)
+    assert code_of(err) == "NOT_EXPERT_PANEL"
+
+
+def test_panel_is_assigned_once():
+    with pytest.raises(Conflict) as err:
+        domain.assign_panel(panel_review(3), [expert(n) for n in range(4, 7)], project(), RULES)
+    assert code_of(err) == "PANEL_ALREADY_ASSIGNED"
+
+
+def test_only_an_assigned_expert_gives_an_opinion_once():
+    review = panel_review(3)
+    with pytest.raises(Conflict) as err:
+        domain.record_opinion(review, "exp-9", "pass", "同意")
+    assert code_of(err) == "EXPERT_NOT_ON_PANEL"
+    domain.record_opinion(review, "exp-0", "pass", "同意")
+    with pytest.raises(Conflict):
+        domain.record_opinion(review, "exp-0", "fail", "改主意")
+
+
+def test_panel_concluded_only_when_every_opinion_is_in():
+    review = panel_review(3)
+    domain.record_opinion(review, "exp-0", "pass", "同意")
+    domain.record_opinion(review, "exp-1", "conditional", "补充安全方案")
+    with pytest.raises(RuleViolation) as err:
+        domain.conclude(review, "passed", "通过", CENTER, NOW)
+    assert code_of(err) == "PANEL_OPINIONS_INCOMPLETE"
+    assert "exp-2" in err.value.message
+    domain.record_opinion(review, "exp-2", "pass", "同意")
+    domain.conclude(review, "passed", "通过", CENTER, NOW)
+    assert (review.status, review.concluded_by) == ("passed", "data_center")
+
+
+def test_panel_without_experts_is_not_concluded():
+    with pytest.raises(RuleViolation) as err:
+        domain.conclude(panel_review(0), "failed", "不通过", CENTER, NOW)
+    assert code_of(err) == "PANEL_OPINIONS_INCOMPLETE"
+
+
+def test_center_opinion_is_concluded_directly():
+    review = domain.conclude(submit("1999999.99"), "failed", "方案不完整", CENTER, NOW)
+    assert (review.status, review.opinion) == ("failed", "方案不完整")
+
+
+def test_a_filing_or_a_concluded_review_is_not_concluded():
+    filed = domain.file_project(small(), [], EDU, RULES, NOW)
+    for review in (filed, concluded("passed"), concluded("failed")):
+        with pytest.raises(Conflict) as err:
+            domain.conclude(review, "passed", "通过", CENTER, NOW)
+        assert code_of(err) == "REVIEW_NOT_OPEN"
+
+
+def test_no_opinions_or_experts_once_concluded():
+    review = panel_review(3)
+    review.status = "failed"
+    with pytest.raises(Conflict):
+        domain.record_opinion(review, "exp-0", "pass", "同意")
+    with pytest.raises(Conflict):
+        domain.assign_panel(concluded("passed"), [expert(n) for n in range(3)], project(), RULES)
