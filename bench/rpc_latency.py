@@ -16,9 +16,9 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from common import SECRET, baseline, rss_mb, suite, summary, timed, vhost  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
-from common import SECRET, baseline, rss_mb, suite, summary, timed, vhost  # noqa: E402
 from nxshared.auth import mint_token  # noqa: E402
 from nxshared.demo import sample_project  # noqa: E402
 
