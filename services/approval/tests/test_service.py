@@ -29,8 +29,9 @@ def approval(container_factory, service_config):
 def deliver(container, payload):
     """Publish an event as its source would and wait until approval's handler has finished with it."""
     handler = "on_project_planned" if payload["event_type"] == "project.planned" else "on_review_concluded"
-    with entrypoint_waiter(container, handler, timeout=10):
+    with entrypoint_waiter(container, handler, timeout=10) as handled:
         event_dispatcher(container.config)(payload["source"], payload["event_type"], payload)
+    handled.get()  # re-raises what the handler raised
     return payload
 
 
