@@ -136,7 +136,7 @@ def new_id(prefix):
 def check_in_plan(project):
     """Art 10: only a project in the annual or supplementary plan is reviewed or filed. Review
     knows a project is planned only once planning's ``project.planned`` event has arrived."""
-    if False:
+    if project is None:
         raise RuleViolation(
             "NOT_IN_ANNUAL_PLAN",
             "评审服务尚未收到该项目纳入年度建设计划或增补计划的通知，不能申请技术评审或备案；"
