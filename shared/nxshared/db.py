@@ -201,11 +201,7 @@ class Database(DependencyProvider):
         except Exception:  # a scrape must not fail because the database is down; /health says so
             log.warning("outbox gauges unavailable", exc_info=True)
             return []
-        age = 0.0
-        if oldest is not None:
-            if oldest.tzinfo is None:
-                oldest = oldest.replace(tzinfo=Clock.now().tzinfo)
-            age = max(0.0, (Clock.now() - oldest).total_seconds())
+        age = 0.0 if oldest is None else max(0.0, (Clock.now() - oldest).total_seconds())
         return [
             ("nx_outbox_backlog", "Outbox events not yet published", {}, backlog),
             ("nx_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox event", {}, age),

@@ -1,5 +1,6 @@
 """Tables every service has besides its own: the outbox and the inbox, and the Money column type."""
 
+import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, String, Table, Text, types
@@ -20,6 +21,23 @@ class Money(types.TypeDecorator):
         return None if value is None else (Decimal(value) / 100).quantize(CENT)
 
 
+class UtcDateTime(types.TypeDecorator):
+    """An aware UTC timestamp on every backend (SQLite would hand it back naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime: store aware UTC timestamps")
+        return None if value is None else value.astimezone(dt.UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def outbox_table(metadata):
     """Events written in the same transaction as the state change that caused them."""
     return Table(
@@ -30,8 +48,8 @@ def outbox_table(metadata):
         Column("event_type", String(64), nullable=False),
         Column("project_id", String(64), index=True),
         Column("payload", JSON, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("sent_at", DateTime(timezone=True), index=True),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("sent_at", UtcDateTime, index=True),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", Text),
     )
@@ -45,5 +63,5 @@ def inbox_table(metadata):
         Column("event_id", String(36), primary_key=True),
         Column("event_type", String(64), nullable=False),
         Column("handler", String(64), primary_key=True),
-        Column("processed_at", DateTime(timezone=True), nullable=False),
+        Column("processed_at", UtcDateTime, nullable=False),
     )

@@ -1,10 +1,10 @@
 """Approval's tables, mapped onto the domain's dataclasses."""
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import registry
 
 from approval import domain
-from nxshared.tables import inbox_table, outbox_table
+from nxshared.tables import UtcDateTime, inbox_table, outbox_table
 
 metadata = MetaData()
 mapper_registry = registry(metadata=metadata)
@@ -44,12 +44,12 @@ applications = Table(
     Column("approval_type", String(16), nullable=False),
     Column("status", String(16), nullable=False, index=True),
     Column("applied_by", String(64), nullable=False),
-    Column("applied_at", DateTime(timezone=True), nullable=False),
+    Column("applied_at", UtcDateTime, nullable=False),
     Column("review_id", String(64)),
     Column("approval_no", String(64), unique=True),
     Column("opinion", Text),
     Column("decided_by", String(64)),
-    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_at", UtcDateTime),
 )
 
 approval_counters = Table(

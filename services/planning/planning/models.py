@@ -1,9 +1,9 @@
 """Planning's tables, mapped onto the domain's dataclasses."""
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import registry
 
-from nxshared.tables import Money, inbox_table, outbox_table
+from nxshared.tables import Money, UtcDateTime, inbox_table, outbox_table
 from planning import domain
 
 metadata = MetaData()
@@ -40,7 +40,7 @@ projects = Table(
     Column("supplementary_status", String(32)),
     Column("supplementary_opinion", Text),
     Column("declared_by", String(64), nullable=False),
-    Column("declared_at", DateTime(timezone=True), nullable=False),
+    Column("declared_at", UtcDateTime, nullable=False),
 )
 
 annual_plans = Table(
