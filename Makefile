@@ -42,8 +42,9 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: setup broker
-	$(PY) bench/rpc_latency.py
+bench: setup
+	@bash deploy/ensure-rabbitmq.sh --management
+	cd bench && ../$(PY) rpc_latency.py && ../$(PY) event_hop.py
 
 clean:
 	rm -rf $(VENV) .data .run

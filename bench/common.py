@@ -20,8 +20,12 @@ def percentile(samples, q):
 
 
 def summary(samples):
-    return {"p50_ms": percentile(samples, 50) * 1000, "p99_ms": percentile(samples, 99) * 1000,
-            "mean_ms": statistics.fmean(samples) * 1000, "n": len(samples)}
+    return {
+        "p50_ms": percentile(samples, 50) * 1000,
+        "p99_ms": percentile(samples, 99) * 1000,
+        "mean_ms": statistics.fmean(samples) * 1000,
+        "n": len(samples),
+    }
 
 
 @contextmanager
@@ -40,9 +44,16 @@ def vhost():
 
 @contextmanager
 def suite(amqp_uri, workdir, names, **env):
-    environ = {**os.environ, "AMQP_URI": amqp_uri, "NX_DATABASE_URL": f"sqlite:///{workdir}/{{service}}.db",
-               "NX_RUN_DIR": str(workdir / "run"), "NX_AUTH_SECRET": SECRET, "NX_TODAY": "2026-12-15",
-               "NX_OUTBOX_POLL_SECONDS": "0.5", **env}
+    environ = {
+        **os.environ,
+        "AMQP_URI": amqp_uri,
+        "NX_DATABASE_URL": f"sqlite:///{workdir}/{{service}}.db",
+        "NX_RUN_DIR": str(workdir / "run"),
+        "NX_AUTH_SECRET": SECRET,
+        "NX_TODAY": "2026-12-15",
+        "NX_OUTBOX_POLL_SECONDS": "0.5",
+        **env,
+    }
     for i, name in enumerate(names):
         environ[f"NX_{name.upper()}_WEB_SERVER_ADDRESS"] = f"127.0.0.1:{18101 + i}"
     cmd = [sys.executable, str(ROOT / "deploy" / "suite.py")]
@@ -58,9 +69,19 @@ def baseline(amqp_uri, workdir):
     config = workdir / "echo.yaml"
     config.write_text(f"AMQP_URI: {amqp_uri}\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nameko", "run", "--config", str(config), "echo_service:EchoService",
-         "echo_service:EchoListener"],
-        cwd=ROOT / "bench", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "nameko",
+            "run",
+            "--config",
+            str(config),
+            "echo_service:EchoService",
+            "echo_service:EchoListener",
+        ],
+        cwd=ROOT / "bench",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         yield proc

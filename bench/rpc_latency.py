@@ -25,8 +25,9 @@ from nxshared.demo import sample_project  # noqa: E402
 
 def declaration():
     project = sample_project(2027)
-    project.update(plan_type="annual", higher_level_requirement=None,
-                   annual_investments=[{"year": 2027, "amount": "2500000.00"}])
+    project.update(
+        plan_type="annual", higher_level_requirement=None, annual_investments=[{"year": 2027, "amount": "2500000.00"}]
+    )
     return project
 
 
