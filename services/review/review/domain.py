@@ -269,10 +269,12 @@ _ACTION_NAMES = {
 
 
 def _transition(review, action):
+    """Art 12: experts sit and the conclusion is given only while the review is under way."""
     target = REVIEW_TRANSITIONS.get((ReviewStatus(review.status), action))
     if target is None:
         raise Conflict(
-            "REVIEW_NOT_OPEN", f"评审 {review.review_id} 当前状态为 {review.status}，不能{_ACTION_NAMES[action]}"
+            "REVIEW_NOT_OPEN",
+            f"评审 {review.review_id} 当前状态为 {review.status}，不能{_ACTION_NAMES[action]}（第十二条）",
         )
     return target
 
@@ -286,8 +288,9 @@ def check_expert_panel(review):
 
 
 def check_panel_not_assigned(review):
+    """Art 12: a review has one panel; the opinions it gives are the ones the conclusion rests on."""
     if review.experts:
-        raise Conflict("PANEL_ALREADY_ASSIGNED", f"评审 {review.review_id} 已指派专家组")
+        raise Conflict("PANEL_ALREADY_ASSIGNED", f"评审 {review.review_id} 已指派专家组（第十二条）")
 
 
 def check_panel_size(experts, rules: ReviewRules):
@@ -339,12 +342,12 @@ def assign_panel(review, experts, project, rules):
 
 
 def check_on_panel(review, expert_id):
-    """Only an expert assigned to the panel gives an opinion on it, once."""
+    """Art 12: only an expert assigned to the panel gives an opinion on it, once."""
     seat = next((s for s in review.experts if s.expert_id == expert_id), None)
     if seat is None:
-        raise Conflict("EXPERT_NOT_ON_PANEL", f"专家 {expert_id} 未被指派参加评审 {review.review_id}")
+        raise Conflict("EXPERT_NOT_ON_PANEL", f"专家 {expert_id} 未被指派参加评审 {review.review_id}（第十二条）")
     if seat.verdict is not None:
-        raise Conflict("OPINION_ALREADY_RECORDED", f"专家 {expert_id} 已提交评审意见")
+        raise Conflict("OPINION_ALREADY_RECORDED", f"专家 {expert_id} 已提交评审意见，不能重复提交（第十二条）")
     return seat
 
 

@@ -1,9 +1,9 @@
 """Review's tables, mapped onto the domain's dataclasses."""
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import registry, relationship
 
-from nxshared.tables import Money, inbox_table, outbox_table
+from nxshared.tables import Money, UtcDateTime, inbox_table, outbox_table
 from review import domain
 
 metadata = MetaData()
@@ -46,10 +46,10 @@ reviews = Table(
     Column("title", String(200), nullable=False),
     Column("document_ref", String(200)),
     Column("submitted_by", String(64), nullable=False),
-    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False),
     Column("opinion", Text),
     Column("concluded_by", String(64)),
-    Column("concluded_at", DateTime(timezone=True)),
+    Column("concluded_at", UtcDateTime),
 )
 
 panel_seats = Table(

@@ -30,20 +30,13 @@ def actor(caller):
     return f"{caller.sub}@{caller.org}"
 
 
-def age_seconds(since, now):
-    if since is None:
-        return 0.0
-    if since.tzinfo is None:  # SQLite keeps no zone; every timestamp here is UTC
-        since = since.replace(tzinfo=now.tzinfo)
-    return max(0.0, (now - since).total_seconds())
-
-
 def review_gauges(session, now):
     open_by_route = dict(repo.open_by_route(session))
     for route in domain.REVIEWED_ROUTES:
         yield "nx_review_open", "Reviews under way by route", {"route": route}, open_by_route.get(route, 0)
     oldest = repo.oldest_open_submitted_at(session)
-    yield "nx_review_oldest_open_age_seconds", "Age of the oldest review under way", {}, age_seconds(oldest, now)
+    age = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
+    yield "nx_review_oldest_open_age_seconds", "Age of the oldest review under way", {}, age
 
 
 def planned_project_from(evt):

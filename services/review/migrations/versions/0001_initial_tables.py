@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 10:05:06.486097
+Create Date: 2026-11-27 10:12:35.894329
 """
 
 from alembic import op
@@ -30,7 +30,7 @@ def upgrade():
     sa.Column('event_id', sa.String(length=36), nullable=False),
     sa.Column('event_type', sa.String(length=64), nullable=False),
     sa.Column('handler', sa.String(length=64), nullable=False),
-    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', nxshared.tables.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('event_id', 'handler')
     )
     op.create_table('outbox',
@@ -39,8 +39,8 @@ def upgrade():
     sa.Column('event_type', sa.String(length=64), nullable=False),
     sa.Column('project_id', sa.String(length=64), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', nxshared.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', nxshared.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
@@ -73,10 +73,10 @@ def upgrade():
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('document_ref', sa.String(length=200), nullable=True),
     sa.Column('submitted_by', sa.String(length=64), nullable=False),
-    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', nxshared.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('opinion', sa.Text(), nullable=True),
     sa.Column('concluded_by', sa.String(length=64), nullable=True),
-    sa.Column('concluded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('concluded_at', nxshared.tables.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['project_id'], ['planned_projects.project_id'], ),
     sa.PrimaryKeyConstraint('review_id')
     )
