@@ -37,6 +37,19 @@ class Caller:
         return any(a == ANY_ORG or a == self.org or (a == ANY_UNIT and self.is_unit) for a in allowed)
 
 
+def project_owner(project):
+    """Art 4, 11: the org that acts for a project: its unit for a self-built project, ``data_center``
+    (which builds it) for a unified one. ``project`` has ``unit`` and ``construction_mode``."""
+    return "data_center" if project.construction_mode == "unified" else project.unit
+
+
+def check_project_owner(caller, project, action):
+    """Refuses anyone but the project's owner; ``action`` says, in Chinese, what was attempted."""
+    owner = project_owner(project)
+    if caller.org != owner:
+        raise Forbidden("NOT_PROJECT_OWNER", f"只有项目建设单位（{owner}）可以{action}（第四条、第十一条）", "Art 11")
+
+
 def mint_token(secret, org, sub="operator", ttl_seconds=3600):
     exp = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl_seconds)
     return jwt.encode({"sub": sub, "org": org, "exp": exp}, secret, algorithm="HS256")

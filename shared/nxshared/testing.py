@@ -117,3 +117,46 @@ def web_session(web_config_port):
     session = PrefixedSession()
     yield session
     session.close()
+
+
+PLANNED_DATA = {
+    "name": "智慧教育平台",
+    "unit": "unit:edu",
+    "construction_mode": "self_built",
+    "plan_year": 2027,
+    "plan_type": "annual",
+    "estimated_investment": "2500000.00",
+    "requires_construction_plan": True,
+    "classified": False,
+    "custom_software": True,
+    "hosted_on_big_data_center": True,
+}
+
+
+def make_event(event_type, project_id, data, actor="tester@county_gov"):
+    """An event payload as its owning service would publish it."""
+    from nxshared.catalog import REGISTRY
+    from nxshared.clock import Clock
+
+    source = REGISTRY.source_of(event_type)
+    evt = REGISTRY.make(
+        event_type, source=source, project_id=project_id, actor=actor, data=data, occurred_at=Clock.now()
+    )
+    return evt.as_payload()
+
+
+def planned_event(project_id=None, **overrides):
+    """A ``project.planned`` payload as planning emits it (data v2)."""
+    return make_event("project.planned", project_id or f"prj-{uuid.uuid4().hex[:12]}", {**PLANNED_DATA, **overrides})
+
+
+def deliver(container, handler, payload):
+    """Publish ``payload`` through the broker as its source would, wait until ``handler`` of the
+    test container has finished with it, and re-raise what the handler raised."""
+    from nameko.standalone.events import event_dispatcher
+    from nameko.testing.services import entrypoint_waiter
+
+    with entrypoint_waiter(container, handler, timeout=10) as handled:
+        event_dispatcher(container.config)(payload["source"], payload["event_type"], payload)
+    handled.get()
+    return payload

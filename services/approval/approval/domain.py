@@ -26,8 +26,8 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from nxshared.auth import Caller
-from nxshared.errors import Conflict, Forbidden, NotFound, RuleViolation
+from nxshared.auth import Caller, check_project_owner, project_owner
+from nxshared.errors import Conflict, NotFound, RuleViolation
 
 
 class ApprovalState(StrEnum):
@@ -196,11 +196,6 @@ def take_reviews_into_account(application, reviews):
 # --- who may do what ------------------------------------------------------------------------
 
 
-def owner_of(project):
-    """The org that acts for a project: its unit, or ``data_center`` for a unified one (Art 4, 11)."""
-    return "data_center" if project.construction_mode == "unified" else project.unit
-
-
 def check_in_plan(project):
     """Art 10: only a project in the annual or supplementary plan may apply for approval. This service
     knows that only from planning's ``project.planned`` event, which may still be on its way."""
@@ -215,15 +210,12 @@ def check_in_plan(project):
 
 def check_owner(caller: Caller, project):
     """Art 4, 11: the unit applies for its self-built project, ``data_center`` for a unified one."""
-    if caller.org != owner_of(project):
-        raise Forbidden(
-            "NOT_PROJECT_OWNER", f"只有项目建设单位（{owner_of(project)}）可以申请立项（第四条、第十一条）", "Art 11"
-        )
+    check_project_owner(caller, project, "申请立项")
 
 
 def can_see(caller: Caller, project):
     """A unit sees only its own projects; bureaus see all."""
-    return not caller.is_unit or caller.org in (project.unit, owner_of(project))
+    return not caller.is_unit or caller.org in (project.unit, project_owner(project))
 
 
 def check_visible(caller, project):

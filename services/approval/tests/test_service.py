@@ -1,20 +1,17 @@
 """Approval's service tests: the real container on a real broker (per-test vhost) and database, with
 planning's and review's events delivered through the broker."""
 
-import datetime as dt
-
 import pytest
 import requests
-from nameko.standalone.events import event_dispatcher
-from nameko.testing.services import entrypoint_waiter
 from sqlalchemy import func, select
 
 from approval.models import outbox, reviews
 from approval.service import ApprovalService
-from nxshared.catalog import REGISTRY
 from nxshared.db import make_engine
 from nxshared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
-from nxshared.testing import call
+from nxshared.testing import call, make_event
+from nxshared.testing import deliver as deliver_to
+from nxshared.testing import planned_event as shared_planned_event
 
 PROJECT = "prj-0123456789ab"
 
@@ -26,42 +23,21 @@ def approval(container_factory, service_config):
     return container
 
 
+def handler_for(payload):
+    return "on_project_planned" if payload["event_type"] == "project.planned" else "on_review_concluded"
+
+
 def deliver(container, payload):
-    """Publish an event as its source would and wait until approval's handler has finished with it."""
-    handler = "on_project_planned" if payload["event_type"] == "project.planned" else "on_review_concluded"
-    with entrypoint_waiter(container, handler, timeout=10) as handled:
-        event_dispatcher(container.config)(payload["source"], payload["event_type"], payload)
-    handled.get()  # re-raises what the handler raised
-    return payload
+    return deliver_to(container, handler_for(payload), payload)
 
 
 def planned_event(project_id=PROJECT, **data):
-    fields_ = {
-        "name": "智慧教育平台",
-        "unit": "unit:edu",
-        "construction_mode": "self_built",
-        "plan_year": 2027,
-        "plan_type": "annual",
-        "estimated_investment": "2500000.00",
-        "requires_construction_plan": True,
-        "classified": False,
-        "custom_software": True,
-        "hosted_on_big_data_center": True,
-        **data,
-    }
-    return _event("project.planned", "planning", project_id, fields_)
+    return shared_planned_event(project_id, **data)
 
 
 def review_event(outcome, review_id="rev-1", project_id=PROJECT):
     data = {"review_id": review_id, "route": "expert_panel", "opinion": "专家组评审意见"}
-    return _event(f"review.{outcome}", "review", project_id, data)
-
-
-def _event(event_type, source, project_id, data):
-    evt = REGISTRY.make(
-        event_type, source=source, project_id=project_id, actor="t@x", data=data, occurred_at=dt.datetime.now(dt.UTC)
-    )
-    return evt.as_payload()
+    return make_event(f"review.{outcome}", project_id, data)
 
 
 def apply(container, org="unit:edu", project_id=PROJECT):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from nxshared.auth import Caller
+from nxshared.auth import Caller, check_project_owner, project_owner
 from nxshared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
 
 
@@ -148,16 +148,8 @@ def new_id(prefix):
 # --- who may do what ------------------------------------------------------------------------
 
 
-def owner_of(project):
-    """The org that acts for a project: its unit, or ``data_center`` for a unified one (Art 4, 11)."""
-    return "data_center" if project.construction_mode == "unified" else project.unit
-
-
 def check_owner(caller: Caller, project):
-    if caller.org != owner_of(project):
-        raise Forbidden(
-            "NOT_PROJECT_OWNER", f"只有项目建设单位（{owner_of(project)}）可以办理此事项（第四条、第十一条）"
-        )
+    check_project_owner(caller, project, "办理此事项")
 
 
 def check_declarer(caller: Caller, unit, construction_mode):
@@ -171,7 +163,7 @@ def check_declarer(caller: Caller, unit, construction_mode):
 
 def can_see(caller: Caller, project, rules: PlanningRules):
     """A unit sees its own projects; a classified project only the orgs that need it (Art 25)."""
-    if caller.org in (project.unit, owner_of(project)):
+    if caller.org in (project.unit, project_owner(project)):
         return True
     if caller.is_unit:
         return False

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from nxshared.auth import Caller
-from nxshared.errors import Conflict, Forbidden, NotFound, RuleViolation
+from nxshared.auth import Caller, check_project_owner, project_owner
+from nxshared.errors import Conflict, NotFound, RuleViolation
 from nxshared.money import format_money, parse_money
 
 
@@ -145,17 +145,9 @@ def check_in_plan(project):
         )
 
 
-def owner_of(project):
-    """The org that acts for a project: its unit, or ``data_center`` for a unified one (Art 4, 11)."""
-    return "data_center" if project.construction_mode == "unified" else project.unit
-
-
 def check_owner(caller: Caller, project):
     """Art 11: the unit submits its self-built project's plan; the data center writes a unified one's."""
-    if caller.org != owner_of(project):
-        raise Forbidden(
-            "NOT_PROJECT_OWNER", f"只有项目建设单位（{owner_of(project)}）可以提交建设方案或申请备案（第十一条）"
-        )
+    check_project_owner(caller, project, "提交建设方案或申请备案")
 
 
 def can_see(caller: Caller, project):
@@ -316,7 +308,7 @@ def check_expert_levels(experts, rules: ReviewRules):
 def check_expert_conflict(experts, project):
     """Art 12 Decision: no expert employed by the applying unit sits on its panel. For a unified
     project the data center applies on the unit's behalf, so neither may be the employer."""
-    applicants = {project.unit, owner_of(project)}
+    applicants = {project.unit, project_owner(project)}
     conflicted = [e.name for e in experts if e.employer in applicants]
     if conflicted:
         raise RuleViolation(

@@ -5,18 +5,16 @@ import time
 
 import eventlet
 import pytest
-from nameko.standalone.events import event_dispatcher
-from nameko.testing.services import entrypoint_waiter
 from sqlalchemy import func, select
 
 from nxshared.catalog import REGISTRY
 from nxshared.db import INBOX, OUTBOX, make_engine
 from nxshared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
 from nxshared.metrics import registry_for
-from nxshared.testing import call
+from nxshared.testing import call, deliver, planned_event
 from review.service import ReviewService
 
-from .factories import construction_plan, expert, planned_event
+from .factories import construction_plan, expert
 
 
 @pytest.fixture
@@ -31,15 +29,8 @@ def review(container_factory, config):
     return container
 
 
-def deliver(container, config, evt):
-    with entrypoint_waiter(container, "on_project_planned", timeout=10):
-        event_dispatcher(config)("planning", "project.planned", evt.as_payload())
-
-
 def planned(container, config, **data):
-    evt = planned_event(**data)
-    deliver(container, config, evt)
-    return evt.project_id
+    return deliver(container, "on_project_planned", planned_event(**data))["project_id"]
 
 
 def submit(container, project_id, budget="2500000.00", org="unit:edu"):
@@ -141,14 +132,14 @@ def test_filing_on_both_sides_of_the_threshold(review, config):
 
 def test_duplicate_planned_event_is_applied_once(review, config):
     evt = planned_event(estimated_investment="100000.00", requires_construction_plan=False)
-    deliver(review, config, evt)
-    redelivered = REGISTRY.decode({**evt.as_payload(), "data": {**evt.data, "estimated_investment": "900000.00"}})
-    deliver(review, config, redelivered)
+    deliver(review, "on_project_planned", evt)
+    redelivered = {**evt, "data": {**evt["data"], "estimated_investment": "900000.00"}}
+    deliver(review, "on_project_planned", redelivered)
     engine = make_engine(config["DATABASE_URL"])
     with engine.connect() as conn:
-        assert conn.scalar(select(func.count()).select_from(INBOX).where(INBOX.c.event_id == evt.event_id)) == 1
+        assert conn.scalar(select(func.count()).select_from(INBOX).where(INBOX.c.event_id == evt["event_id"])) == 1
     engine.dispose()
-    assert call(review, "request_filing", "unit:edu", project_id=evt.project_id)["budget"] == "100000.00"
+    assert call(review, "request_filing", "unit:edu", project_id=evt["project_id"])["budget"] == "100000.00"
 
 
 def test_only_the_owner_submits(review, config):
