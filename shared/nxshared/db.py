@@ -23,9 +23,9 @@ from nxshared.tables import inbox_table, outbox_table
 
 log = logging.getLogger(__name__)
 
-_META = MetaData()
-OUTBOX = outbox_table(_META)
-INBOX = inbox_table(_META)
+RELIABILITY_METADATA = MetaData()
+OUTBOX = outbox_table(RELIABILITY_METADATA)
+INBOX = inbox_table(RELIABILITY_METADATA)
 
 
 def normalize_url(url):
