@@ -30,6 +30,11 @@ class Caller:
     org: str
 
     @property
+    def actor(self):
+        """Who did it, as events and decision records name them (Art 27): ``person@org``."""
+        return f"{self.sub}@{self.org}"
+
+    @property
     def is_unit(self):
         return self.org.startswith("unit:")
 

@@ -17,10 +17,6 @@ def approval_rules(config):
     return domain.ApprovalRules.from_settings(config["APPROVAL_NO_FORMAT"])
 
 
-def actor(caller):
-    return f"{caller.sub}@{caller.org}"
-
-
 def approval_gauges(session, now):
     counts = dict(repo.count_by_status(session))
     awaiting = counts.get(domain.ApprovalState.AWAITING_REVIEW.value, 0)
@@ -50,7 +46,7 @@ class ApprovalService(ServiceBase):
             tx.emit(
                 "approval.applied",
                 project_id=project_id,
-                actor=actor(caller),
+                actor=caller.actor,
                 data={"approval_type": created.approval_type, "status": created.status},
             )
         return s.ApprovalOut().dump(created)
@@ -67,7 +63,7 @@ class ApprovalService(ServiceBase):
             tx.emit(
                 "approval.granted",
                 project_id=project_id,
-                actor=actor(caller),
+                actor=caller.actor,
                 data={
                     "approval_no": application.approval_no,
                     "approval_type": application.approval_type,
@@ -85,9 +81,7 @@ class ApprovalService(ServiceBase):
             repo.locked_project(tx.session, project_id)
             application = repo.latest_application(tx.session, project_id)
             domain.reject(application, wanted["opinion"], caller, self.clock.now())
-            tx.emit(
-                "approval.rejected", project_id=project_id, actor=actor(caller), data={"opinion": wanted["opinion"]}
-            )
+            tx.emit("approval.rejected", project_id=project_id, actor=caller.actor, data={"opinion": wanted["opinion"]})
             return s.ApprovalOut().dump(application)
 
     @rpc(allow=[ANY_ORG])

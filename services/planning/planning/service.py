@@ -22,10 +22,6 @@ def planning_rules(config):
     return domain.PlanningRules.from_settings(config["DECLARATION_WINDOW"], config["CLASSIFIED_VISIBLE_TO"])
 
 
-def actor(caller):
-    return f"{caller.sub}@{caller.org}"
-
-
 def planned_event_data(project):
     return {
         "name": project.name,
@@ -64,7 +60,7 @@ class PlanningService(ServiceBase):
             tx.emit(
                 "project.declared",
                 project_id=created.project_id,
-                actor=actor(caller),
+                actor=caller.actor,
                 data={
                     "name": created.name,
                     "unit": created.unit,
@@ -137,14 +133,14 @@ class PlanningService(ServiceBase):
                 tx.emit(
                     "project.planned",
                     project_id=project.project_id,
-                    actor=actor(caller),
+                    actor=caller.actor,
                     data=planned_event_data(project),
                 )
             for project in not_planned:
                 tx.emit(
                     "project.not_planned",
                     project_id=project.project_id,
-                    actor=actor(caller),
+                    actor=caller.actor,
                     data={"plan_year": year, "reason": "未列入县人民政府审定的年度建设计划"},
                 )
             return s.PlanOut().dump(plan)
@@ -162,7 +158,7 @@ class PlanningService(ServiceBase):
                 tx.emit(
                     "project.not_planned",
                     project_id=project_id,
-                    actor=actor(caller),
+                    actor=caller.actor,
                     data={"plan_year": project.plan_year, "reason": decided["opinion"]},
                 )
             return s.ProjectOut().dump(project)
@@ -173,7 +169,7 @@ class PlanningService(ServiceBase):
         with self.db.transaction() as tx:
             project = self._visible_project(tx.session, project_id)
             domain.approve_supplementary(project)
-            tx.emit("project.planned", project_id=project_id, actor=actor(caller), data=planned_event_data(project))
+            tx.emit("project.planned", project_id=project_id, actor=caller.actor, data=planned_event_data(project))
             return s.ProjectOut().dump(project)
 
     # --- change control (Art 18) --------------------------------------------------------------
@@ -202,7 +198,7 @@ class PlanningService(ServiceBase):
             tx.emit(
                 event_type,
                 project_id=change.project_id,
-                actor=actor(caller),
+                actor=caller.actor,
                 data={"change_id": change.change_id, "opinion": change.opinion or ""},
             )
             return s.ChangeOut().dump(change)
@@ -218,7 +214,7 @@ class PlanningService(ServiceBase):
             tx.emit(
                 "change.unauthorized_reported",
                 project_id=project_id,
-                actor=actor(caller),
+                actor=caller.actor,
                 data={"report_id": report.report_id, "description": text},
             )
         return {"report_id": report.report_id, "project_id": project_id, "resolved": False}
@@ -236,7 +232,7 @@ class PlanningService(ServiceBase):
             tx.emit(
                 "change.unauthorized_resolved",
                 project_id=project_id,
-                actor=actor(caller),
+                actor=caller.actor,
                 data={"report_ids": ids, "opinion": text},
             )
         return {"project_id": project_id, "resolved_report_ids": ids}

@@ -26,10 +26,6 @@ def review_rules(config):
     )
 
 
-def actor(caller):
-    return f"{caller.sub}@{caller.org}"
-
-
 def review_gauges(session, now):
     open_by_route = dict(repo.open_by_route(session))
     for route in domain.REVIEWED_ROUTES:
@@ -79,7 +75,7 @@ class ReviewService(ServiceBase):
             review = domain.submit_plan(project, history, wanted, caller, self.rules, self.clock.now())
             tx.session.add(review)
             data = {"review_id": review.review_id, "route": review.route, "budget": format_money(review.budget)}
-            tx.emit("review.submitted", project_id=project_id, actor=actor(caller), data=data)
+            tx.emit("review.submitted", project_id=project_id, actor=caller.actor, data=data)
             return s.ReviewOut().dump(review)
 
     @rpc(allow=[ANY_UNIT, "data_center"])
@@ -152,7 +148,7 @@ class ReviewService(ServiceBase):
         tx.emit(
             f"review.{review.status}",
             project_id=review.project_id,
-            actor=actor(self.auth.caller),
+            actor=self.auth.caller.actor,
             data={"review_id": review.review_id, "route": review.route, "opinion": review.opinion},
         )
 
