@@ -125,11 +125,12 @@ def run(names):
     for name in names:
         print_urls(name)
     print("Try it: .venv/bin/nx demo\n", flush=True)
+    interrupted = False
     try:
         while all(p.poll() is None for p in procs.values()):
             time.sleep(0.5)
     except KeyboardInterrupt:
-        pass
+        interrupted = True  # the services got the same Ctrl-C and are stopping
     finally:
         for proc in procs.values():
             if proc.poll() is None:
@@ -140,7 +141,7 @@ def run(names):
             except subprocess.TimeoutExpired:
                 proc.kill()
     failed = [n for n, p in procs.items() if p.returncode not in (0, -signal.SIGTERM)]
-    if failed:
+    if failed and not interrupted:
         sys.exit(f"stopped with an error: {', '.join(failed)}")
 
 
