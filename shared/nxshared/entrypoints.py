@@ -14,12 +14,11 @@ import functools
 import inspect
 import logging
 
-from nameko.exceptions import IncorrectSignature
 from nameko.messaging import Consumer
 from nameko.rpc import Rpc
 
 from nxshared.amqp import publisher_for
-from nxshared.errors import CONTRACT_ERRORS, error_code
+from nxshared.errors import CONTRACT_ERRORS, ValidationError, error_code
 from nxshared.metrics import registry_for
 from nxshared.topology import DEFAULT_EXCHANGE, dead_queue, retry_queue, subscription, work_queue
 
@@ -36,8 +35,8 @@ class SecuredRpc(Rpc):
         method = getattr(self.container.service_cls, self.method_name)
         try:
             inspect.signature(method).bind(None, *args, **kwargs)
-        except TypeError as exc:
-            raise IncorrectSignature(str(exc)) from None
+        except TypeError as exc:  # the contract calls malformed input a ValidationError
+            raise ValidationError("INVALID_ARGUMENTS", f"参数与方法 {self.method_name} 不符：{exc}") from None
 
 
 def rpc(*, allow):

@@ -105,3 +105,18 @@ def test_a_handler_that_always_fails_ends_in_the_dead_letter_queue(suite):
     assert suite.metric("planning", sample) == 1
     retried = 'nx_events_retried_total{event_type="review.passed",handler="record_timeline"}'
     assert suite.metric("planning", retried) == 4  # EVENT_MAX_ATTEMPTS=5: four retries, then parked
+
+
+def test_refusals_reach_the_caller_as_the_contracts_exc_types(suite):
+    from nameko.exceptions import RemoteError
+
+    suite.up("planning")
+    with pytest.raises(RemoteError) as err:
+        suite.rpc("smart_office", "planning", "get_project", project_id="prj-x", extra=1)
+    assert err.value.exc_type == "ValidationError" and err.value.value.startswith("INVALID_ARGUMENTS: ")
+    with pytest.raises(RemoteError) as err:
+        suite.rpc("unit:edu", "planning", "compile_annual_plan", year=2027, project_ids=["prj-x"])
+    assert err.value.exc_type == "Forbidden"
+    with pytest.raises(RemoteError) as err:
+        suite.rpc("smart_office", "planning", "get_project", project_id="prj-x")
+    assert (err.value.exc_type, err.value.value) == ("NotFound", "PROJECT_NOT_FOUND: 项目不存在或无权查看")
