@@ -4,7 +4,7 @@
     nx call SERVICE METHOD [JSON] --org ORG       call any RPC method with JSON keyword arguments
     nx timeline PROJECT_ID [--org ORG]            print a project's timeline
     nx deploy                                     declare every exchange, queue and binding
-    nx dead-letters                               count the events parked in dead-letter queues
+    nx dead-letters [--replay QUEUE]              count parked events, or send a queue's back for retry
     nx demo                                       drive a sample project as far as the services go
 
 Broker: ``AMQP_URI``; token secret: ``NX_AUTH_SECRET`` (both default to the services' defaults).
@@ -100,9 +100,15 @@ def cmd_deploy(args):
 def cmd_dead_letters(args):
     from kombu import Connection
 
-    from nxshared.topology import SUBSCRIPTIONS, dead_queue
+    from nxshared.topology import SUBSCRIPTIONS, dead_queue, replay_dead_letters
 
     with Connection(amqp_uri()) as conn:
+        if args.replay:
+            sub = next((s for s in SUBSCRIPTIONS if s.queue_name == args.replay), None)
+            if sub is None:
+                sys.exit(f"no subscriber queue {args.replay}; see `nx dead-letters`")
+            print(f"{sub.dead_queue_name}: {replay_dead_letters(conn, sub)} event(s) sent back to {sub.queue_name}")
+            return
         channel = conn.channel()
         for sub in SUBSCRIPTIONS:
             _, count, _ = dead_queue(sub)(channel).queue_declare(passive=True)
@@ -135,7 +141,9 @@ def main(argv=None):
     p.add_argument("--org", default="smart_office")
     p.set_defaults(func=cmd_timeline)
     sub.add_parser("deploy", help="declare exchanges, queues and bindings").set_defaults(func=cmd_deploy)
-    sub.add_parser("dead-letters", help="count parked events").set_defaults(func=cmd_dead_letters)
+    p = sub.add_parser("dead-letters", help="count parked events, or send one subscriber's back")
+    p.add_argument("--replay", metavar="QUEUE", help="e.g. nx.planning.record_timeline: retry its parked events")
+    p.set_defaults(func=cmd_dead_letters)
     sub.add_parser("demo", help="drive a sample project").set_defaults(func=cmd_demo)
     args = parser.parse_args(argv)
     args.func(args)

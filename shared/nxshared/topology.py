@@ -90,3 +90,28 @@ def declare_all(connection, config=None, subscriptions=SUBSCRIPTIONS):
                 queue(channel).declare()
     finally:
         channel.close()
+
+
+def replay_dead_letters(connection, sub):
+    """Move every event parked for ``sub`` back to its work queue with a fresh attempt count (after
+    an operator fixed the cause). Each is published with a confirm before it is acked. Returns how
+    many were moved."""
+    from nxshared.amqp import publisher_for
+
+    publisher = publisher_for(connection.as_uri(include_password=True))
+    queue = dead_queue(sub)(connection.channel())
+    moved = 0
+    while (message := queue.get(no_ack=False)) is not None:
+        headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-nx-")}
+        publisher.publish(
+            message.body,
+            exchange=DEFAULT_EXCHANGE,
+            routing_key=sub.queue_name,
+            headers=headers,
+            serializer=None,
+            content_type=message.content_type,
+            content_encoding=message.content_encoding,
+        )
+        message.ack()
+        moved += 1
+    return moved

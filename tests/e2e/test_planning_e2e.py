@@ -1,5 +1,7 @@
 """The foundation on a real broker: planning started as `make up` starts it."""
 
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -105,6 +107,17 @@ def test_a_handler_that_always_fails_ends_in_the_dead_letter_queue(suite):
     assert suite.metric("planning", sample) == 1
     retried = 'nx_events_retried_total{event_type="review.passed",handler="record_timeline"}'
     assert suite.metric("planning", retried) == 4  # EVENT_MAX_ATTEMPTS=5: four retries, then parked
+
+    replay = subprocess.run(
+        [sys.executable, "-m", "nxshared.cli", "dead-letters", "--replay", "nx.planning.record_timeline"],
+        env=suite.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "1 event(s) sent back" in replay.stdout
+    wait_for(lambda: suite.metric("planning", sample) == 2, what="the replayed event to fail its attempts again")
+    assert suite.metric("planning", retried) == 8
 
 
 def test_refusals_reach_the_caller_as_the_contracts_exc_types(suite):
