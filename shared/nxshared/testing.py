@@ -19,21 +19,22 @@ from nxshared.settings import load_settings
 ROOT = Path(__file__).resolve().parents[2]
 TEST_SECRET = "test-secret-of-at-least-thirty-two-bytes"
 PG_BASE = os.environ.get("NX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
-_migrated_pg = set()
+_migrated_pg = {}
 
 
 def backends():
     return [b.strip() for b in os.environ.get("NX_TEST_BACKENDS", "sqlite").split(",") if b.strip()]
 
 
-def _postgres_url(service):
+def _fresh_postgres_database(service):
+    """Drop and create ``nxt_<service>``: each test session migrates from nothing, so a database
+    left by an older checkout can never pass for the current schema."""
     name = f"nxt_{service}"
     admin = create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         admin.dispose()
     return f"{PG_BASE}/{name}"
@@ -58,10 +59,10 @@ def database_url(service, backend, tmp_path):
         migrate(url, migrations)
         return url
     if backend == "postgresql":
-        url = _postgres_url(service)
-        if url not in _migrated_pg:
-            migrate(url, migrations)
-            _migrated_pg.add(url)
+        if service not in _migrated_pg:
+            _migrated_pg[service] = _fresh_postgres_database(service)
+            migrate(_migrated_pg[service], migrations)
+        url = _migrated_pg[service]
         _empty(url)
         return url
     raise ValueError(f"unknown test backend {backend!r}")
