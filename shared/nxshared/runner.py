@@ -39,6 +39,8 @@ def main(argv=None):
         format=f"%(asctime)s {config['SERVICE_NAME']} %(levelname)s %(name)s: %(message)s",
     )
     log = logging.getLogger("nxshared.runner")
+    if str(config.get("AUTH_SECRET", "")).startswith("change-me"):
+        log.warning("AUTH_SECRET is the shipped default: set NX_AUTH_SECRET before real use")
     log.info("migrating %s", config["DATABASE_URL"].split("@")[-1])
     migrate(config["DATABASE_URL"], service_dir / "migrations")
     service_cls = load_service_class(config["SERVICE_CLASS"])
