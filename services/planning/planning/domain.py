@@ -281,8 +281,8 @@ def _plan_transition(plan, action):
 
 
 def compile_plan(year, projects, existing, caller):
-    """Art 9: the smart office compiles the year's plan from declared annual projects.
-    Recompiling (before both concurrences are in) restarts the concurrence."""
+    """Art 9: the smart office compiles the year's plan from declared annual projects. Recompiling
+    (before both concurrences are in) updates ``existing`` in place and restarts the concurrence."""
     _plan_transition(existing, "compile")
     if not projects:
         raise ValidationError("INVALID_INPUT", "输入不合法：project_ids: 至少选择一个项目")
@@ -295,10 +295,13 @@ def compile_plan(year, projects, existing, caller):
             raise Conflict(
                 "PROJECT_NOT_DECLARED", f"项目 {project.project_id} 当前状态为 {project.status}，不能编入计划"
             )
-    total = sum((p.estimated_investment for p in projects), Decimal("0"))
-    return AnnualPlan(
-        year=year, project_ids=[p.project_id for p in projects], total_investment=total, compiled_by=caller.org
-    )
+    plan = existing or AnnualPlan(year=year, project_ids=[], total_investment=Decimal("0"))
+    plan.project_ids = [p.project_id for p in projects]
+    plan.total_investment = sum((p.estimated_investment for p in projects), Decimal("0"))
+    plan.status = PlanStatus.COMPILED.value
+    plan.concurred_by = []
+    plan.compiled_by = caller.org
+    return plan
 
 
 def concur_plan(plan, caller):

@@ -77,9 +77,7 @@ class PlanningService(ServiceBase):
     @rpc(allow=[ANY_ORG])
     def get_project(self, project_id):
         with self.db.reading() as session:
-            found = repo.project(session, project_id)
-            domain.check_visible(self.auth.caller, found, self.rules)
-            return s.ProjectOut().dump(found)
+            return s.ProjectOut().dump(self._visible_project(session, project_id))
 
     @rpc(allow=[ANY_ORG])
     def list_projects(self, year=None, status=None, unit=None, page=1, page_size=50):
@@ -104,13 +102,6 @@ class PlanningService(ServiceBase):
             compiled = domain.compile_plan(year, chosen, existing, self.auth.caller)
             if existing is None:
                 tx.session.add(compiled)
-            else:
-                existing.project_ids = compiled.project_ids
-                existing.total_investment = compiled.total_investment
-                existing.status = compiled.status
-                existing.concurred_by = []
-                existing.compiled_by = compiled.compiled_by
-                compiled = existing
             return s.PlanOut().dump(compiled)
 
     @rpc(allow=["finance", "drc"])
@@ -247,8 +238,7 @@ class PlanningService(ServiceBase):
     @rpc(allow=[ANY_ORG])
     def get_timeline(self, project_id):
         with self.db.reading() as session:
-            project = repo.project(session, project_id)
-            domain.check_visible(self.auth.caller, project, self.rules)
+            project = self._visible_project(session, project_id)
             entries = repo.timeline(session, project_id)
             return {
                 "project_id": project_id,

@@ -279,3 +279,12 @@ def test_stage_follows_the_latest_stage_changing_event():
     assert domain.stage_of([*entries, entry("review.passed"), entry("approval.granted")]) == "approved"
     assert domain.stage_of([entry("acceptance.prechecked", passed=False)]) is None
     assert domain.stage_of([entry("acceptance.prechecked", passed=True)]) == "prechecked"
+
+
+def test_recompiling_restarts_the_concurrence():
+    first, second = declare(), declare()
+    plan = compiled(first)
+    domain.concur_plan(plan, FINANCE)
+    again = domain.compile_plan(2027, [first, second], plan, OFFICE)
+    assert again is plan
+    assert plan.project_ids == [first.project_id, second.project_id] and plan.concurred_by == []
