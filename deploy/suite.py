@@ -5,9 +5,12 @@
     python deploy/suite.py down [NAME…]   stop them (SIGTERM, then SIGKILL after 15 s)
     python deploy/suite.py status
 
-Each service runs as ``python -m nxshared.runner services/<name>``, which migrates its database
-and serves it. Settings come from each ``config.yaml`` and ``NX_*`` variables (README). Pid and
-log files go to ``NX_RUN_DIR`` (default ``.run/``).
+The services are the installed ones (``nx.services`` entry points, see ``nxshared.discovery``):
+adding a service package adds it here. Before starting any, the broker topology of every installed
+service is declared (as ``nx deploy`` does), so no event waits for its consumer to start first. Each
+service runs as ``python -m nxshared.runner <its folder>``, which migrates its database and serves
+it. Settings come from each ``config.yaml`` and ``NX_*`` variables (README). Pid and log files go to
+``NX_RUN_DIR`` (default ``.run/``).
 """
 
 import json
@@ -20,14 +23,32 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES_DIR = ROOT / "services"
-sys.path.insert(0, str(ROOT / "shared"))
 
-from nxshared.settings import load_settings  # noqa: E402
+from nxshared.discovery import installed_service, installed_services  # noqa: E402
+from nxshared.settings import apply_overrides, load_settings  # noqa: E402
 
 
 def service_names():
-    return sorted(p.parent.name for p in SERVICES_DIR.glob("*/config.yaml"))
+    return [service.name for service in installed_services()]
+
+
+def service_dir(name):
+    return installed_service(name).directory
+
+
+def deploy_topology():
+    """Declare every installed service's exchange and queues (``nx deploy``)."""
+    from kombu import Connection
+
+    from nxshared.topology import deploy_installed
+
+    amqp_uri = apply_overrides({"AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/"})["AMQP_URI"]
+    try:
+        with Connection(amqp_uri, connect_timeout=5) as conn:
+            conn.ensure_connection(max_retries=3)
+            deploy_installed(conn)
+    except OSError as exc:
+        sys.exit(f"cannot reach the broker at {amqp_uri.split('@')[-1]}: {exc} (is RabbitMQ running? `make broker`)")
 
 
 def run_dir():
@@ -37,13 +58,13 @@ def run_dir():
 
 
 def web_address(name):
-    address = load_settings(SERVICES_DIR / name)["WEB_SERVER_ADDRESS"]
+    address = load_settings(service_dir(name))["WEB_SERVER_ADDRESS"]
     host, port = address.rsplit(":", 1)
     return f"{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
 
 
 def command(name):
-    return [sys.executable, "-m", "nxshared.runner", str(SERVICES_DIR / name)]
+    return [sys.executable, "-m", "nxshared.runner", str(service_dir(name))]
 
 
 def health(name):
@@ -74,6 +95,7 @@ def start(name):
 
 
 def up(names, timeout=60):
+    deploy_topology()
     for name in names:
         if pid_of(name):
             print(f"{name}: already running (pid {pid_of(name)})")
@@ -115,6 +137,7 @@ def print_urls(name):
 
 
 def run(names):
+    deploy_topology()
     procs = {name: subprocess.Popen(command(name), cwd=ROOT) for name in names}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not all(health(n) for n in names):

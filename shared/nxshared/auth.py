@@ -6,53 +6,12 @@ declared: ``@rpc(allow=["smart_office"])`` (see ``nxshared.entrypoints``).
 """
 
 import datetime as dt
-import re
-from dataclasses import dataclass
 
 import jwt
 from nameko.extensions import DependencyProvider
 
-from nxshared.errors import Forbidden, Unauthorized
-
-ANY_ORG = "*"
-ANY_UNIT = "unit:*"
-UNIT_ORG = re.compile(r"^unit:[a-z0-9_\-]+$")
-BUREAUS = ("smart_office", "data_center", "drc", "finance", "audit", "county_gov")
-
-
-def is_org(org):
-    return org in BUREAUS or bool(UNIT_ORG.match(org or ""))
-
-
-@dataclass(frozen=True)
-class Caller:
-    sub: str
-    org: str
-
-    @property
-    def actor(self):
-        """Who did it, as events and decision records name them (Art 27): ``person@org``."""
-        return f"{self.sub}@{self.org}"
-
-    @property
-    def is_unit(self):
-        return self.org.startswith("unit:")
-
-    def is_one_of(self, allowed):
-        return any(a == ANY_ORG or a == self.org or (a == ANY_UNIT and self.is_unit) for a in allowed)
-
-
-def project_owner(project):
-    """Art 4, 11: the org that acts for a project: its unit for a self-built project, ``data_center``
-    (which builds it) for a unified one. ``project`` has ``unit`` and ``construction_mode``."""
-    return "data_center" if project.construction_mode == "unified" else project.unit
-
-
-def check_project_owner(caller, project, action):
-    """Refuses anyone but the project's owner; ``action`` says, in Chinese, what was attempted."""
-    owner = project_owner(project)
-    if caller.org != owner:
-        raise Forbidden("NOT_PROJECT_OWNER", f"只有项目建设单位（{owner}）可以{action}（第四条、第十一条）", "Art 11")
+from nxshared.core.caller import Caller, is_org
+from nxshared.core.errors import Forbidden, Unauthorized
 
 
 def mint_token(secret, org, sub="operator", ttl_seconds=3600):

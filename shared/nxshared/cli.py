@@ -89,28 +89,30 @@ def cmd_timeline(args):
 def cmd_deploy(args):
     from kombu import Connection
 
-    from nxshared.topology import SUBSCRIPTIONS, declare_all
+    from nxshared.topology import deploy_installed
 
     with Connection(amqp_uri()) as conn:
-        declare_all(conn)
-    for sub in SUBSCRIPTIONS:
-        print(f"declared {sub.queue_name} (+ .retry, .dead) for {len(sub.event_types)} event type(s)")
+        declared = deploy_installed(conn)
+    for sub in declared:
+        print(f"declared {sub.queue_name} (+ retry and .dead queues) for {sub.describe()}")
 
 
 def cmd_dead_letters(args):
     from kombu import Connection
 
-    from nxshared.topology import SUBSCRIPTIONS, dead_queue, replay_dead_letters
+    from nxshared.topology import dead_queue, installed_subscriptions, replay_dead_letters
+
+    subscriptions = installed_subscriptions()
 
     with Connection(amqp_uri()) as conn:
         if args.replay:
-            sub = next((s for s in SUBSCRIPTIONS if s.queue_name == args.replay), None)
+            sub = next((s for s in subscriptions if s.queue_name == args.replay), None)
             if sub is None:
                 sys.exit(f"no subscriber queue {args.replay}; see `nx dead-letters`")
             print(f"{sub.dead_queue_name}: {replay_dead_letters(conn, sub)} event(s) sent back to {sub.queue_name}")
             return
         channel = conn.channel()
-        for sub in SUBSCRIPTIONS:
+        for sub in subscriptions:
             _, count, _ = dead_queue(sub)(channel).queue_declare(passive=True)
             print(f"{sub.dead_queue_name}: {count}")
 

@@ -4,6 +4,11 @@ A unit of work is one transaction holding the state change *and* the events it c
 the outbox) *and*, for an event handler, the id of the event it applies (the inbox). It commits
 inside the entrypoint: nameko replies to an RPC before dependency hooks run, so a commit there
 could fail after the caller was told it succeeded.
+
+**One locking rule.** A unit of work locks the aggregate it changes before it reads it for a
+decision: ``uow.locked(Entity, key)`` is ``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite every unit
+of work is a write transaction from its first statement (``BEGIN IMMEDIATE``), which serialises
+writers. Reads (``reading()``) take no lock.
 """
 
 import logging
@@ -11,15 +16,18 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+from kombu import Connection
 from nameko.extensions import DependencyProvider
 from sqlalchemy import MetaData, create_engine, event, func, insert, select, text
 from sqlalchemy.orm import sessionmaker
 
 from nxshared.catalog import REGISTRY
 from nxshared.clock import Clock
+from nxshared.core.events import DomainEvent
 from nxshared.metrics import GaugeCollector, registry_for
 from nxshared.outbox import OutboxRelay
 from nxshared.tables import inbox_table, outbox_table
+from nxshared.topology import declare, subscriptions_of
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +52,24 @@ def make_engine(url):
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection):
+            write = connection.get_execution_options().get(WRITE_OPTION)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+WRITE_OPTION = "nx_write_transaction"
 
 
 def migrate(url, migrations_dir):
@@ -71,31 +89,36 @@ def migrate(url, migrations_dir):
 
 
 class UnitOfWork:
-    def __init__(self, session, source, handler, clock):
+    """One transaction of one service's database (see ``nxshared.core.uow`` for the protocol)."""
+
+    def __init__(self, session, source, handler, clock, repo=None):
         self.session = session
         self.source = source
         self.handler = handler
         self.clock = clock
+        self.repo = repo
         self.events = []
         self.consumed = []
 
-    def emit(self, event_type, *, project_id, actor, data):
-        """Record an event to be published once this transaction commits."""
-        evt = REGISTRY.make(
-            event_type, source=self.source, project_id=project_id, actor=actor, data=data, occurred_at=self.clock.now()
-        )
-        self.session.execute(
-            insert(OUTBOX).values(
-                event_id=evt.event_id,
-                event_type=evt.event_type,
-                project_id=evt.project_id,
-                payload=evt.as_payload(),
-                created_at=self.clock.now(),
-                attempts=0,
+    def locked(self, entity, key):
+        """The aggregate ``entity`` with primary key ``key``, locked until this unit of work ends."""
+        return self.session.get(entity, key, with_for_update=True)
+
+    def emit(self, *events: DomainEvent):
+        """Record what a decision caused, to be published once this transaction commits."""
+        for domain_event in events:
+            evt = REGISTRY.make(domain_event, source=self.source, occurred_at=self.clock.now())
+            self.session.execute(
+                insert(OUTBOX).values(
+                    event_id=evt.event_id,
+                    event_type=evt.event_type,
+                    project_id=evt.project_id,
+                    payload=evt.as_payload(),
+                    created_at=self.clock.now(),
+                    attempts=0,
+                )
             )
-        )
-        self.events.append(evt)
-        return evt
+            self.events.append(evt)
 
     def first_time(self, evt):
         """Record ``evt`` in the inbox; False when this handler has already applied it."""
@@ -121,9 +144,12 @@ class DatabaseHandle:
         self._handler = handler
 
     @contextmanager
-    def transaction(self):
+    def transaction(self, repository=None):
+        """A unit of work; ``repository(session)`` builds the service's repository as ``uow.repo``."""
         session = self._provider.Session()
-        uow = UnitOfWork(session, self._provider.container.service_name, self._handler, self._provider.clock)
+        session.connection(execution_options={WRITE_OPTION: True})
+        repo = repository(session) if repository else None
+        uow = UnitOfWork(session, self._provider.container.service_name, self._handler, self._provider.clock, repo)
         try:
             yield uow
             session.commit()
@@ -175,7 +201,14 @@ class Database(DependencyProvider):
         suite.registry.register(GaugeCollector(self._outbox_gauges))
 
     def start(self):
-        self.relay.declare_topology()
+        """Declare this service's exchange and its own subscribers' queues, then relay."""
+        with Connection(self.container.config["AMQP_URI"]) as conn:
+            declare(
+                conn,
+                subscriptions_of(self.container.service_cls),
+                sources=[self.container.service_name],
+                config=self.container.config,
+            )
         self.container.spawn_managed_thread(self.relay.run, identifier="outbox_relay")
 
     def stop(self):

@@ -4,9 +4,9 @@
 orgs declared right there (CONTRACT §Calling). Domain errors are *expected* exceptions: the caller
 gets them as ``RemoteError`` with the contract's ``exc_type``.
 
-``@subscribe``: a reliable event handler. Its queue and bindings come from
-``nxshared.topology.SUBSCRIPTIONS`` (so publishers can declare it before it ever starts). A
-handler that raises is retried with exponential back-off via the retry queue, a bounded number of
+``@subscribe("review.passed", "review.filed")``: a reliable event handler that says what it
+consumes (``nxshared.topology`` collects the queues and bindings from these declarations). A
+handler that raises is retried with exponential back-off via the retry queues, a bounded number of
 times, then parked in the dead-letter queue: never acked and lost, never requeued forever.
 """
 
@@ -18,9 +18,17 @@ from nameko.messaging import Consumer
 from nameko.rpc import Rpc
 
 from nxshared.amqp import publisher_for
-from nxshared.errors import CONTRACT_ERRORS, ValidationError, error_code
+from nxshared.core.errors import CONTRACT_ERRORS, ValidationError, error_code
 from nxshared.metrics import registry_for
-from nxshared.topology import DEFAULT_EXCHANGE, dead_queue, retry_queue, subscription, work_queue
+from nxshared.topology import (
+    DEFAULT_EXCHANGE,
+    Subscription,
+    bindings_for,
+    dead_queue,
+    retry_delays,
+    retry_queue,
+    work_queue,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +67,19 @@ def rpc(*, allow):
 class ReliableEventHandler(Consumer):
     metrics_kind = "event"
 
-    def __init__(self, **kwargs):
+    def __init__(self, *event_types, source=None, sources=(), **kwargs):
+        """``event_types`` are consumed from the service that registers each (or from ``source``
+        when that service is not installed here); ``sources`` adds every event of those services."""
+        self.bindings = bindings_for(event_types, source, sources)
         super().__init__(queue=None, requeue_on_error=False, **kwargs)
 
     def setup(self):
         config = self.container.config
-        self.subscription = subscription(self.container.service_name, self.method_name)
+        self.subscription = Subscription(self.container.service_name, self.method_name, self.bindings)
         self.queue = work_queue(self.subscription, config)
-        self.retry_queue = retry_queue(self.subscription)
+        self.retry_queues = [retry_queue(self.subscription, delay) for delay in retry_delays(config)]
         self.dead_queue = dead_queue(self.subscription)
-        self.max_attempts = int(config.get("EVENT_MAX_ATTEMPTS", 5))
-        self.base_delay_ms = int(config.get("EVENT_RETRY_BASE_MS", 200))
+        self.max_attempts = len(self.retry_queues) + 1
         self.publisher = publisher_for(config["AMQP_URI"])
         self.metrics = registry_for(self.container)
         super().setup()
@@ -89,13 +99,14 @@ class ReliableEventHandler(Consumer):
 
     def _retry_or_park(self, message, exc):
         headers = dict(message.headers or {})
-        attempts = int(headers.get(ATTEMPTS_HEADER, 1))
+        attempts = max(1, int(headers.get(ATTEMPTS_HEADER, 1)))
         event_type = (message.payload or {}).get("event_type", "?") if isinstance(message.payload, dict) else "?"
         headers["x-nx-last-error"] = f"{error_code(exc)}: {exc}"[:1000]
         if attempts < self.max_attempts:
             headers[ATTEMPTS_HEADER] = attempts + 1
-            delay = self.base_delay_ms * 2 ** (attempts - 1)
-            self._republish(message, self.retry_queue, headers, expiration=delay / 1000.0)
+            queue = self.retry_queues[attempts - 1]
+            delay = queue.queue_arguments["x-message-ttl"]
+            self._republish(message, queue, headers)
             self.metrics.events_retried.labels(self.method_name, event_type).inc()
             log.warning(
                 "event %s failed (attempt %d/%d), retrying in %d ms: %s",
@@ -111,13 +122,12 @@ class ReliableEventHandler(Consumer):
             self.metrics.dead_lettered.labels(self.method_name, event_type).inc()
             log.error("event %s failed %d times; parked in %s", event_type, attempts, self.dead_queue.name)
 
-    def _republish(self, message, queue, headers, expiration=None):
+    def _republish(self, message, queue, headers):
         self.publisher.publish(
             message.body,
             exchange=DEFAULT_EXCHANGE,
             routing_key=queue.name,
             headers=headers,
-            expiration=expiration,
             declare=[queue],
             serializer=None,
             content_type=message.content_type,

@@ -5,21 +5,42 @@ An event type has a data schema per version and an upcaster per version step, so
 decodes any older version into the newest it knows. Versions only ever *add* fields (a breaking
 change is a new event type), so a newer peer's event is read with the newest schema known here,
 its unknown fields ignored.
+
+The schemas live with the service that emits them (``<service>/events.py``, a list of
+``EventSpec``), registered under the ``nx.events`` entry point group; ``nxshared.catalog`` collects
+what is installed.
 """
 
+import datetime as dt
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import marshmallow
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 
-from nxshared.errors import ValidationError
+from nxshared.core.errors import ValidationError
+from nxshared.core.events import DomainEvent, Event
+
+MONEY = validate.Regexp(r"\d+(\.\d{1,2})?\Z")
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def money_field(**kw: Any) -> fields.String:
+    """A contract money string in an event's data."""
+    return fields.String(validate=MONEY, **kw)
 
 
 class EventSpec:
     """One event type: the source that owns it, a data schema per version, upcasters."""
 
-    def __init__(self, event_type, source, schemas, upcasters=None):
+    def __init__(
+        self,
+        event_type: str,
+        source: str,
+        schemas: dict[int, type[Schema]],
+        upcasters: dict[int, Upcaster] | None = None,
+    ) -> None:
         self.event_type = event_type
         self.source = source
         self.schemas = dict(schemas)
@@ -29,99 +50,96 @@ class EventSpec:
         if missing:
             raise ValueError(f"{event_type}: no upcaster from version(s) {missing}")
 
-    def upcast(self, version, data):
+    @classmethod
+    def of(cls, event_type: str, source: str, *schemas: type[Schema], upcasters=None) -> "EventSpec":
+        """``EventSpec.of("project.planned", "planning", V1, V2, upcasters={1: v1_to_v2})``."""
+        return cls(event_type, source, dict(enumerate(schemas, start=1)), upcasters)
+
+    def upcast(self, version: int, data: dict[str, Any]) -> dict[str, Any]:
         for step in range(version, self.version):
             data = self.upcasters[step](dict(data))
         return data
-
-
-@dataclass(frozen=True)
-class Event:
-    event_id: str
-    event_type: str
-    version: int
-    occurred_at: str
-    source: str
-    project_id: str | None
-    actor: str | None
-    data: dict = field(default_factory=dict)
-
-    def as_payload(self):
-        return {
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "version": self.version,
-            "occurred_at": self.occurred_at,
-            "source": self.source,
-            "project_id": self.project_id,
-            "actor": self.actor,
-            "data": self.data,
-        }
 
 
 class _EnvelopeSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    event_id = fields.String(required=True)
-    event_type = fields.String(required=True)
-    version = fields.Integer(required=True, strict=True, validate=lambda v: v >= 1)
-    occurred_at = fields.String(required=True)
-    source = fields.String(required=True)
-    project_id = fields.String(load_default=None, allow_none=True)
-    actor = fields.String(load_default=None, allow_none=True)
+    event_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    event_type = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    occurred_at = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    source = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    project_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    actor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=400))
     data = fields.Dict(load_default=dict)
 
 
 class Registry:
-    def __init__(self, specs):
-        self.specs = {spec.event_type: spec for spec in specs}
+    def __init__(self, specs: Iterable[EventSpec] = ()) -> None:
+        self._specs: dict[str, EventSpec] = {}
+        for spec in specs:
+            self.add(spec)
 
-    def spec(self, event_type):
+    def add(self, spec: EventSpec) -> None:
+        known = self.specs.get(spec.event_type)
+        if known is not None and known is not spec:
+            raise ValueError(f"{spec.event_type} is registered twice ({known.source} and {spec.source})")
+        self.specs[spec.event_type] = spec
+
+    @property
+    def specs(self) -> dict[str, EventSpec]:
+        return self._specs
+
+    def spec(self, event_type: str) -> EventSpec:
         try:
             return self.specs[event_type]
         except KeyError:
             raise ValidationError("UNKNOWN_EVENT_TYPE", f"未知的事件类型 {event_type}") from None
 
-    def event_types(self):
+    def event_types(self) -> list[str]:
         return list(self.specs)
 
-    def source_of(self, event_type):
+    def source_of(self, event_type: str) -> str:
         return self.spec(event_type).source
 
-    def make(self, event_type, *, source, project_id, actor, data, occurred_at):
-        """A new event of the newest version; its data is checked against that version's schema."""
-        spec = self.spec(event_type)
+    def make(self, event: DomainEvent, *, source: str, occurred_at: dt.datetime) -> Event:
+        """The envelope of a decision's event; its data is checked against its version's schema."""
+        spec = self.spec(event.event_type)
         if spec.source != source:
-            raise ValueError(f"{source} may not emit {event_type}: it belongs to {spec.source}")
-        checked = _load_data(spec.schemas[spec.version], data, event_type)
+            raise ValueError(f"{source} may not emit {event.event_type}: it belongs to {spec.source}")
+        if event.version != spec.version:
+            raise ValueError(f"{event.event_type} v{event.version} is not the registered v{spec.version}")
         return Event(
             event_id=str(uuid.uuid4()),
-            event_type=event_type,
+            event_type=event.event_type,
             version=spec.version,
             occurred_at=occurred_at.isoformat(),
             source=source,
-            project_id=project_id,
-            actor=actor,
-            data=checked,
+            project_id=event.project_id,
+            actor=event.actor,
+            data=_load_data(spec.schemas[spec.version], event.data(), event.event_type),
         )
 
-    def decode(self, payload):
-        """Any version of an event, as the newest version known here."""
+    def decode(self, payload: Any, *, unknown_types: bool = False) -> Event:
+        """Any version of an event, as the newest version known here. An event type no installed
+        service registers is refused, or with ``unknown_types=True`` kept with its data as sent
+        (for consumers that only read the envelope, such as a timeline)."""
         try:
             envelope = _EnvelopeSchema().load(payload if isinstance(payload, dict) else {})
         except marshmallow.ValidationError as exc:
             raise ValidationError("MALFORMED_EVENT", f"事件信封不合法：{exc.messages}") from None
+        if unknown_types and envelope["event_type"] not in self.specs:
+            return Event(**envelope)
         spec = self.spec(envelope["event_type"])
-        version = envelope["version"]
         data = envelope["data"]
-        if version < spec.version:
-            data = spec.upcast(version, data)
+        if envelope["version"] < spec.version:
+            data = spec.upcast(envelope["version"], data)
         data = _load_data(spec.schemas[spec.version], data, spec.event_type)
         return Event(**{**envelope, "version": spec.version, "data": data})
 
 
-def _load_data(schema_cls, data, event_type):
+def _load_data(schema_cls: type[Schema], data: dict[str, Any], event_type: str) -> dict[str, Any]:
     try:
         return schema_cls(unknown=EXCLUDE).dump(schema_cls(unknown=EXCLUDE).load(data))
     except marshmallow.ValidationError as exc:

@@ -8,7 +8,7 @@ from nameko.extensions import DependencyProvider
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from nxshared.errors import error_code
+from nxshared.core.errors import error_code
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 

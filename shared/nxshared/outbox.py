@@ -10,14 +10,12 @@ import logging
 import threading
 
 import eventlet
-from kombu import Connection
 from nameko.amqp.publish import UndeliverableMessage
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import select, update
 
 from nxshared.amqp import publisher_for
 from nxshared.clock import Clock
-from nxshared.topology import declare_all
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +36,6 @@ class OutboxRelay:
         self.publisher = publisher_for(amqp_uri)
         self._wakeup = threading.Event()
         self._running = False
-
-    def declare_topology(self):
-        with Connection(self.amqp_uri) as conn:
-            declare_all(conn, self.config)
 
     def wake(self):
         self._wakeup.set()

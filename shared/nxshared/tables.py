@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, String, Table, Text, types
 
-from nxshared.money import CENT
+from nxshared.core.money import CENT
 
 
 class Money(types.TypeDecorator):

@@ -10,11 +10,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from kombu import Connection
 from sqlalchemy import create_engine, inspect, text
 
 from nxshared.auth import mint_token
 from nxshared.db import migrate
 from nxshared.settings import load_settings
+from nxshared.topology import deploy_installed
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_SECRET = "test-secret-of-at-least-thirty-two-bytes"
@@ -89,6 +91,8 @@ def service_config(rabbit_config, db_backend, tmp_path):
             EVENT_RETRY_BASE_MS=20,
         )
         config.update(overrides)
+        with Connection(config["AMQP_URI"]) as conn:  # as `nx deploy` does before the suite starts
+            deploy_installed(conn, config)
         return config
 
     return make
@@ -135,15 +139,22 @@ PLANNED_DATA = {
 
 
 def make_event(event_type, project_id, data, actor="tester@county_gov"):
-    """An event payload as its owning service would publish it."""
+    """An event payload as its owning service would publish it (its data checked by the catalog)."""
     from nxshared.catalog import REGISTRY
     from nxshared.clock import Clock
 
-    source = REGISTRY.source_of(event_type)
-    evt = REGISTRY.make(
-        event_type, source=source, project_id=project_id, actor=actor, data=data, occurred_at=Clock.now()
-    )
-    return evt.as_payload()
+    spec = REGISTRY.spec(event_type)
+    payload = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": event_type,
+        "version": spec.version,
+        "occurred_at": Clock.now().isoformat(),
+        "source": spec.source,
+        "project_id": project_id,
+        "actor": actor,
+        "data": data,
+    }
+    return REGISTRY.decode(payload).as_payload()
 
 
 def planned_event(project_id=None, **overrides):

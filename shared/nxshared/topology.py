@@ -1,15 +1,19 @@
-"""Who consumes what: every subscriber's queue, bound from the registry.
+"""The broker topology, collected from the services' own handler declarations.
 
-nameko drops an event that no queue is bound for yet. So that an event published before its
-consumer ever started still reaches it, every service declares *all* subscribers' queues and
-bindings at start-up (and ``nx deploy`` does the same), from this one table.
+A handler says what it consumes where it consumes it: ``@subscribe("review.passed", "review.filed")``.
+Each subscriber has three durable queues: ``nx.<service>.<handler>`` (work, bound to the events it
+consumes), ``….retry.<delay>`` (one per back-off step: messages wait out that step's queue TTL, then
+dead-letter back to the work queue) and ``….dead`` (parked after the last attempt, for an operator).
 
-Each subscriber has three durable queues: ``nx.<service>.<handler>`` (work),
-``….retry`` (messages wait there out their back-off, then dead-letter back to the work queue)
-and ``….dead`` (parked after the last attempt, for an operator).
+A service declares its own queues at start; ``nx deploy`` declares those of every installed service,
+so an event published before its consumer ever started waits for it. (Without either, the outbox
+relay keeps an unroutable event unsent and tries again: nothing is dropped.)
 """
 
+import inspect
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from kombu import Exchange, Queue, binding
 from nameko.standalone.events import get_event_exchange
@@ -17,82 +21,131 @@ from nameko.standalone.events import get_event_exchange
 from nxshared.catalog import REGISTRY
 
 DEFAULT_EXCHANGE = Exchange("", type="direct")
+ALL_EVENTS = "#"
 
 
 @dataclass(frozen=True)
 class Subscription:
     service: str
     handler: str
-    event_types: tuple
+    bindings: tuple[tuple[str, str], ...]  # (source, routing key): an event type, or "#" for all
 
     @property
-    def queue_name(self):
+    def queue_name(self) -> str:
         return f"nx.{self.service}.{self.handler}"
 
     @property
-    def retry_queue_name(self):
-        return f"{self.queue_name}.retry"
-
-    @property
-    def dead_queue_name(self):
+    def dead_queue_name(self) -> str:
         return f"{self.queue_name}.dead"
 
+    def retry_queue_name(self, delay_ms: int) -> str:
+        return f"{self.queue_name}.retry.{delay_ms}ms"
 
-def _sub(service, handler, event_types):
-    return Subscription(service, handler, tuple(event_types))
+    @property
+    def sources(self) -> list[str]:
+        return sorted({source for source, _ in self.bindings})
 
-
-SUBSCRIPTIONS = (
-    _sub("planning", "record_timeline", REGISTRY.event_types()),
-    _sub("planning", "register_ip_exception", ["contract.ip_exception_reported"]),
-    _sub("review", "on_project_planned", ["project.planned"]),
-    _sub("approval", "on_project_planned", ["project.planned"]),
-    _sub("approval", "on_review_concluded", ["review.passed", "review.filed", "review.failed"]),
-)
+    def describe(self) -> str:
+        return ", ".join(f"{source}:{key}" for source, key in self.bindings)
 
 
-def subscription(service, handler, subscriptions=SUBSCRIPTIONS):
-    for sub in subscriptions:
-        if (sub.service, sub.handler) == (service, handler):
-            return sub
-    raise LookupError(f"{service}.{handler} is not in nxshared.topology.SUBSCRIPTIONS")
+def bindings_for(event_types: Iterable[str], source: str | None, sources: Iterable[str]) -> tuple:
+    """What ``@subscribe(*event_types, source=…, sources=…)`` binds: each event type from the source
+    that registers it (or ``source`` for a type whose emitter is not installed here), and every
+    event of each of ``sources``."""
+    pairs = []
+    for event_type in event_types:
+        known = event_type in REGISTRY.specs
+        if known and source is not None and REGISTRY.source_of(event_type) != source:
+            raise ValueError(f"{event_type} is emitted by {REGISTRY.source_of(event_type)}, not {source}")
+        if not known and source is None:
+            raise ValueError(f"{event_type}: no installed service emits it; say which one with source=")
+        pairs.append((REGISTRY.source_of(event_type) if known else source, event_type))
+    pairs.extend((src, ALL_EVENTS) for src in sources)
+    if not pairs:
+        raise ValueError("@subscribe needs at least one event type or source")
+    return tuple(pairs)
 
 
-def work_queue(sub, config=None):
-    bindings = [
-        binding(get_event_exchange(REGISTRY.source_of(t), config or {}), routing_key=t) for t in sub.event_types
-    ]
+def subscriptions_of(service_cls: Any) -> list[Subscription]:
+    """Every ``@subscribe`` handler of a nameko service class."""
+    from nxshared.entrypoints import ReliableEventHandler
+
+    found = []
+    for method_name, method in inspect.getmembers(service_cls, callable):
+        for entrypoint in getattr(method, "nameko_entrypoints", ()):
+            if isinstance(entrypoint, ReliableEventHandler):
+                found.append(Subscription(service_cls.name, method_name, entrypoint.bindings))
+    return sorted(found, key=lambda s: s.queue_name)
+
+
+def installed_subscriptions() -> list[Subscription]:
+    from nxshared.discovery import installed_services
+
+    return [sub for service in installed_services() for sub in subscriptions_of(service.load())]
+
+
+def deploy_installed(connection: Any, config: dict | None = None) -> list[Subscription]:
+    """``nx deploy``: every installed service's exchange and subscribers' queues. Returns the
+    subscriptions declared."""
+    from nxshared.discovery import installed_services
+
+    subscriptions = installed_subscriptions()
+    declare(connection, subscriptions, sources=[s.name for s in installed_services()], config=config)
+    return subscriptions
+
+
+def work_queue(sub: Subscription, config: dict | None = None) -> Queue:
+    bindings = [binding(get_event_exchange(src, config or {}), routing_key=key) for src, key in sub.bindings]
     return Queue(sub.queue_name, bindings=bindings, durable=True)
 
 
-def retry_queue(sub):
+def retry_queue(sub: Subscription, delay_ms: int) -> Queue:
+    """One queue per back-off step, its TTL on the queue: every message in it waits the same time,
+    so none waits behind a longer one (a per-message TTL only expires the queue's head)."""
+    name = sub.retry_queue_name(delay_ms)
     return Queue(
-        sub.retry_queue_name,
+        name,
         exchange=DEFAULT_EXCHANGE,
-        routing_key=sub.retry_queue_name,
+        routing_key=name,
         durable=True,
-        queue_arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": sub.queue_name},
+        queue_arguments={
+            "x-message-ttl": int(delay_ms),
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": sub.queue_name,
+        },
     )
 
 
-def dead_queue(sub):
+def dead_queue(sub: Subscription) -> Queue:
     return Queue(sub.dead_queue_name, exchange=DEFAULT_EXCHANGE, routing_key=sub.dead_queue_name, durable=True)
 
 
-def declare_all(connection, config=None, subscriptions=SUBSCRIPTIONS):
-    """Declare every exchange, queue and binding of the suite. Idempotent."""
+def retry_delays(config: dict) -> list[int]:
+    """The back-off steps in milliseconds: base, 2×base, 4×base, … one per retry."""
+    base = int(config.get("EVENT_RETRY_BASE_MS", 200))
+    attempts = int(config.get("EVENT_MAX_ATTEMPTS", 5))
+    return [base * 2**step for step in range(max(attempts - 1, 0))]
+
+
+def declare(connection: Any, subscriptions: Iterable[Subscription], sources: Iterable[str] = (), config=None) -> None:
+    """Declare the exchanges of ``sources`` and of everything subscribed to, and each subscription's
+    work, retry and dead queues with their bindings. Idempotent."""
+    config = config or {}
+    subscriptions = list(subscriptions)
     channel = connection.channel()
     try:
-        for source in sorted({s.source for s in REGISTRY.specs.values()}):
-            get_event_exchange(source, config or {})(channel).declare()
+        for src in sorted({*sources, *(s for sub in subscriptions for s in sub.sources)}):
+            get_event_exchange(src, config)(channel).declare()
         for sub in subscriptions:
-            for queue in (work_queue(sub, config), retry_queue(sub), dead_queue(sub)):
+            queues = [work_queue(sub, config), *(retry_queue(sub, d) for d in retry_delays(config)), dead_queue(sub)]
+            for queue in queues:
                 queue(channel).declare()
     finally:
         channel.close()
 
 
-def replay_dead_letters(connection, sub):
+def replay_dead_letters(connection: Any, sub: Subscription) -> int:
     """Move every event parked for ``sub`` back to its work queue with a fresh attempt count (after
     an operator fixed the cause). Each is published with a confirm before it is acked. Returns how
     many were moved."""

@@ -2,7 +2,7 @@
 
 import marshmallow
 
-from nxshared.errors import ValidationError
+from nxshared.core.errors import ValidationError
 
 
 def _flatten(messages, prefix=""):
@@ -32,7 +32,7 @@ class MoneyField(marshmallow.fields.Field):
     default_error_messages = {"invalid": '金额须为不超过两位小数的非负十进制字符串，如 "2000000.00"'}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        from nxshared.money import parse_money
+        from nxshared.core.money import parse_money
 
         amount = parse_money(value)
         if amount is None:
@@ -40,6 +40,6 @@ class MoneyField(marshmallow.fields.Field):
         return amount
 
     def _serialize(self, value, attr, obj, **kwargs):
-        from nxshared.money import format_money
+        from nxshared.core.money import format_money
 
         return None if value is None else format_money(value)

@@ -1,34 +1,55 @@
-"""The envelope and versioned registry: every old version decodes, newer peers are tolerated."""
+"""The envelope and versioned registry: every old version decodes, newer peers are tolerated.
+
+The library knows no service, so these tests register an event type of their own; each service
+tests its real event types (``services/<name>/tests/test_events.py``)."""
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import ClassVar
 
 import pytest
+from marshmallow import Schema, fields
 
 from nxshared.catalog import REGISTRY
-from nxshared.errors import ValidationError
+from nxshared.core.errors import ValidationError
+from nxshared.core.events import DomainEvent
+from nxshared.events import EventSpec, Registry, money_field
 
 NOW = dt.datetime(2026, 12, 15, tzinfo=dt.UTC)
-PLANNED_V2 = {
-    "name": "n",
-    "unit": "unit:edu",
-    "construction_mode": "self_built",
-    "plan_year": 2027,
-    "plan_type": "supplementary",
-    "estimated_investment": "10.00",
-    "requires_construction_plan": True,
-    "classified": False,
-    "custom_software": True,
-    "hosted_on_big_data_center": True,
-}
+
+
+class ThingDoneV1(Schema):
+    amount = money_field(required=True)
+
+
+class ThingDoneV2(ThingDoneV1):
+    kind = fields.String(required=True)
+
+
+def _v1_to_v2(data):
+    data.setdefault("kind", "old")
+    return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThingDone(DomainEvent):
+    event_type: ClassVar[str] = "thing.done"
+    version: ClassVar[int] = 2
+    amount: Decimal
+    kind: str
+
+
+REG = Registry([EventSpec.of("thing.done", "things", ThingDoneV1, ThingDoneV2, upcasters={1: _v1_to_v2})])
 
 
 def envelope(version, data, **extra):
     return {
         "event_id": "e1",
-        "event_type": "project.planned",
+        "event_type": "thing.done",
         "version": version,
         "occurred_at": NOW.isoformat(),
-        "source": "planning",
+        "source": "things",
         "project_id": "p1",
         "actor": "a@county_gov",
         "data": data,
@@ -36,55 +57,65 @@ def envelope(version, data, **extra):
     }
 
 
-def test_made_events_carry_the_newest_version_and_a_full_envelope():
-    evt = REGISTRY.make(
-        "project.planned", source="planning", project_id="p1", actor="a", data=PLANNED_V2, occurred_at=NOW
+def test_a_typed_event_becomes_a_full_envelope_of_the_newest_version():
+    evt = REG.make(
+        ThingDone(project_id="p1", actor="a", amount=Decimal("10.5"), kind="new"), source="things", occurred_at=NOW
     )
     payload = evt.as_payload()
     assert set(payload) == {"event_id", "event_type", "version", "occurred_at", "source", "project_id", "actor", "data"}
     assert payload["version"] == 2
-    assert REGISTRY.decode(payload) == evt
+    assert payload["data"] == {"amount": "10.50", "kind": "new"}
+    assert REG.decode(payload) == evt
 
 
 def test_version_1_is_upcast_to_the_newest():
-    v1 = {
-        k: v
-        for k, v in PLANNED_V2.items()
-        if k not in ("plan_type", "name", "custom_software", "hosted_on_big_data_center")
-    }
-    evt = REGISTRY.decode(envelope(1, v1))
+    evt = REG.decode(envelope(1, {"amount": "1.00"}))
     assert evt.version == 2
-    assert evt.data["plan_type"] == "annual"
-
-
-def test_every_version_of_every_event_type_has_an_upcast_path():
-    for spec in REGISTRY.specs.values():
-        assert set(spec.schemas) == set(range(1, spec.version + 1))
-        assert set(spec.upcasters) == set(range(1, spec.version))
+    assert evt.data == {"amount": "1.00", "kind": "old"}
 
 
 def test_a_newer_peers_event_is_read_and_its_unknown_fields_ignored():
-    evt = REGISTRY.decode(envelope(3, {**PLANNED_V2, "added_in_v3": 1}, trace="x"))
-    assert "added_in_v3" not in evt.data
-    assert evt.data["plan_type"] == "supplementary"
+    evt = REG.decode(envelope(3, {"amount": "1.00", "kind": "k", "added_in_v3": 1}, trace="x"))
+    assert evt.data == {"amount": "1.00", "kind": "k"}
 
 
 def test_malformed_events_are_refused():
     with pytest.raises(ValidationError):
-        REGISTRY.decode({"event_type": "project.planned"})
+        REG.decode({"event_type": "thing.done"})
     with pytest.raises(ValidationError):
-        REGISTRY.decode(envelope(2, {"unit": "unit:edu"}))
+        REG.decode(envelope(2, {"kind": "k"}))
     with pytest.raises(ValidationError):
-        REGISTRY.decode({**envelope(1, {}), "event_type": "no.such"})
+        REG.decode({**envelope(1, {}), "event_type": "no.such"})
 
 
-def test_a_service_emits_only_its_own_event_types():
+def test_an_unknown_event_type_is_kept_as_sent_only_when_asked():
+    payload = {**envelope(1, {"anything": 1}), "event_type": "newer.thing", "source": "newer"}
+    with pytest.raises(ValidationError):
+        REG.decode(payload)
+    assert REG.decode(payload, unknown_types=True).data == {"anything": 1}
+
+
+def test_a_service_emits_only_its_own_event_types_at_their_registered_version():
     with pytest.raises(ValueError):
-        REGISTRY.make(
-            "review.passed",
-            source="planning",
-            project_id="p",
-            actor=None,
-            data={"review_id": "r", "route": "filing"},
-            occurred_at=NOW,
+        REG.make(ThingDone(project_id="p", actor=None, amount=Decimal(1), kind="k"), source="other", occurred_at=NOW)
+
+    @dataclass(frozen=True, kw_only=True)
+    class OldThingDone(ThingDone):
+        version: ClassVar[int] = 1
+
+    with pytest.raises(ValueError):
+        REG.make(
+            OldThingDone(project_id="p", actor=None, amount=Decimal(1), kind="k"), source="things", occurred_at=NOW
         )
+
+
+def test_an_event_type_is_registered_once():
+    with pytest.raises(ValueError):
+        Registry([EventSpec.of("thing.done", "a", ThingDoneV1), EventSpec.of("thing.done", "b", ThingDoneV1)])
+
+
+def test_every_installed_event_type_has_an_upcast_path_for_every_version():
+    assert REGISTRY.specs, "no service registers events: is the suite installed (make setup)?"
+    for spec in REGISTRY.specs.values():
+        assert set(spec.schemas) == set(range(1, spec.version + 1))
+        assert set(spec.upcasters) == set(range(1, spec.version))

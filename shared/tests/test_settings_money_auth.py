@@ -6,9 +6,10 @@ from decimal import Decimal
 import jwt
 import pytest
 
-from nxshared.auth import ANY_UNIT, Caller, decode_token, mint_token
-from nxshared.errors import Unauthorized
-from nxshared.money import parse_money
+from nxshared.auth import decode_token, mint_token
+from nxshared.core.caller import ANY_UNIT, Caller
+from nxshared.core.errors import Unauthorized
+from nxshared.core.money import parse_money
 from nxshared.settings import apply_overrides
 
 SECRET = "a-secret-of-at-least-thirty-two-bytes!"

@@ -16,6 +16,7 @@ from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.utils import find_free_port
 
+from nxshared.discovery import installed_services
 from nxshared.testing import TEST_SECRET, bearer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +40,10 @@ def wait_for(probe, timeout=30, what="condition"):
         time.sleep(0.1)
 
 
+def service_names():
+    return [service.name for service in installed_services()]
+
+
 class Suite:
     def __init__(self, amqp_uri, tmp_path, today):
         self.amqp_uri = amqp_uri
@@ -54,7 +59,7 @@ class Suite:
             NX_EVENT_RETRY_BASE_MS="20",
         )
         self.ports = {}
-        for name in ("planning", "review", "approval"):
+        for name in service_names():
             self.ports[name] = find_free_port()
             self.env[f"NX_{name.upper()}_WEB_SERVER_ADDRESS"] = f"127.0.0.1:{self.ports[name]}"
         self._proxies = {}

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from kombu import Exchange, Producer, Queue
 
-from nxshared.catalog import REGISTRY
 from nxshared.clock import Clock
+from nxshared.testing import make_event
 
 from .conftest import wait_for
 from .flows import declare, plan, stage_becomes, timeline_types
@@ -63,17 +63,15 @@ def _publish(conn, evt_payload, source):
 def test_the_same_event_delivered_twice_has_one_effect(suite):
     suite.up("planning")
     pid = declare(suite)
-    evt = REGISTRY.make(
+    payload = make_event(
         "review.submitted",
-        source="review",
-        project_id=pid,
+        pid,
+        {"review_id": "rev-1", "route": "expert_panel", "budget": "2500000.00"},
         actor="t@data_center",
-        data={"review_id": "rev-1", "route": "expert_panel", "budget": "2500000.00"},
-        occurred_at=Clock.now(),
     )
     with suite.connection() as conn:
-        _publish(conn, evt.as_payload(), "review")
-        _publish(conn, evt.as_payload(), "review")
+        _publish(conn, payload, "review")
+        _publish(conn, payload, "review")
     wait_for(
         lambda: (
             suite.metric(

@@ -26,8 +26,8 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from nxshared.auth import Caller, check_project_owner, project_owner
-from nxshared.errors import Conflict, NotFound, RuleViolation
+from nxshared.core.caller import Caller, check_project_owner, project_owner
+from nxshared.core.errors import Conflict, NotFound, RuleViolation
 
 
 class ApprovalState(StrEnum):

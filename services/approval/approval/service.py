@@ -3,9 +3,10 @@
 from approval import domain
 from approval import repository as repo
 from approval import schemas as s
+from approval.events import ApprovalApplied, ApprovalGranted, ApprovalRejected
 from approval.models import metadata  # noqa: F401  (maps the domain classes)
-from nxshared.auth import ANY_ORG, ANY_UNIT
 from nxshared.catalog import REGISTRY
+from nxshared.core.caller import ANY_ORG, ANY_UNIT
 from nxshared.entrypoints import rpc, subscribe
 from nxshared.gauges import BusinessGauges
 from nxshared.service import ServiceBase
@@ -44,10 +45,12 @@ class ApprovalService(ServiceBase):
             created = domain.apply(project, latest, reviews, approval_type, caller, self.clock.now())
             tx.session.add(created)
             tx.emit(
-                "approval.applied",
-                project_id=project_id,
-                actor=caller.actor,
-                data={"approval_type": created.approval_type, "status": created.status},
+                ApprovalApplied(
+                    project_id=project_id,
+                    actor=caller.actor,
+                    approval_type=created.approval_type,
+                    status=created.status,
+                )
             )
         return s.ApprovalOut().dump(created)
 
@@ -61,15 +64,14 @@ class ApprovalService(ServiceBase):
             counter = repo.locked_counter(tx.session, self.clock.today().year)
             domain.grant(application, counter, self.rules, wanted["opinion"], caller, self.clock.now())
             tx.emit(
-                "approval.granted",
-                project_id=project_id,
-                actor=caller.actor,
-                data={
-                    "approval_no": application.approval_no,
-                    "approval_type": application.approval_type,
-                    "review_id": application.review_id,
-                    "opinion": application.opinion,
-                },
+                ApprovalGranted(
+                    project_id=project_id,
+                    actor=caller.actor,
+                    approval_no=application.approval_no,
+                    approval_type=application.approval_type,
+                    review_id=application.review_id,
+                    opinion=application.opinion,
+                )
             )
             return s.ApprovalOut().dump(application)
 
@@ -81,7 +83,7 @@ class ApprovalService(ServiceBase):
             repo.locked_project(tx.session, project_id)
             application = repo.latest_application(tx.session, project_id)
             domain.reject(application, wanted["opinion"], caller, self.clock.now())
-            tx.emit("approval.rejected", project_id=project_id, actor=caller.actor, data={"opinion": wanted["opinion"]})
+            tx.emit(ApprovalRejected(project_id=project_id, actor=caller.actor, opinion=wanted["opinion"]))
             return s.ApprovalOut().dump(application)
 
     @rpc(allow=[ANY_ORG])
@@ -95,7 +97,7 @@ class ApprovalService(ServiceBase):
 
     # --- what approval learns from planning and review -------------------------------------------
 
-    @subscribe()
+    @subscribe("project.planned", source="planning")
     def on_project_planned(self, payload):
         """Art 10: the project is in the annual or supplementary plan."""
         evt = REGISTRY.decode(payload)
@@ -103,7 +105,7 @@ class ApprovalService(ServiceBase):
             if tx.first_time(evt):
                 domain.learn_planned(repo.locked_project(tx.session, evt.project_id), evt.data)
 
-    @subscribe()
+    @subscribe("review.passed", "review.filed", "review.failed", source="review")
     def on_review_concluded(self, payload):
         """Art 13: record the review; a passing one makes the project's open application ready."""
         evt = REGISTRY.decode(payload)

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 
 from approval import domain
-from nxshared.auth import Caller
-from nxshared.errors import Conflict, Forbidden, NotFound, RuleViolation
+from nxshared.core.caller import Caller
+from nxshared.core.errors import Conflict, Forbidden, NotFound, RuleViolation
 
 NOW = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.UTC)
 RULES = domain.ApprovalRules.from_settings("南发改审〔{year}〕{seq:03d}号")

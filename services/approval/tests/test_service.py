@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from approval.models import outbox, reviews
 from approval.service import ApprovalService
+from nxshared.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
 from nxshared.db import make_engine
-from nxshared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
 from nxshared.testing import call, make_event
 from nxshared.testing import deliver as deliver_to
 from nxshared.testing import planned_event as shared_planned_event

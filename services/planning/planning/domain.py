@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from nxshared.auth import Caller, check_project_owner, project_owner
-from nxshared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
+from nxshared.core.caller import Caller, check_project_owner, project_owner
+from nxshared.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
 
 
 class ProjectStatus(StrEnum):

@@ -1,9 +1,9 @@
 """Input and output shapes of planning's RPC methods and public pages (CONTRACT §planning)."""
 
-from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
-from nxshared.auth import UNIT_ORG
+from nxshared.core.caller import UNIT_ORG
 from nxshared.validation import MoneyField
 from planning.domain import EXEMPTIONS, INFRASTRUCTURE
 
@@ -148,3 +148,16 @@ class IpExceptionOut(Schema):
     source_code_owner = fields.String()
     unit = fields.String(allow_none=True)
     reported_at = fields.String()
+
+
+class IpExceptionReported(Schema):
+    """What planning reads of finance's ``contract.ip_exception_reported`` (Art 17); other fields
+    are ignored, a missing one makes the event fail and be retried, then parked."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    contract_no = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    vendor = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    source_code_owner = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    unit = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))

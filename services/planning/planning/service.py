@@ -2,39 +2,44 @@
 
 from nameko.web.handlers import http
 
-from nxshared.auth import ANY_ORG, ANY_UNIT
 from nxshared.catalog import REGISTRY
+from nxshared.core.caller import ANY_ORG, ANY_UNIT
+from nxshared.core.errors import NotFound
 from nxshared.entrypoints import rpc, subscribe
-from nxshared.errors import NotFound
 from nxshared.gauges import BusinessGauges
 from nxshared.service import ServiceBase, json_response
 from nxshared.settings import Rules
 from nxshared.validation import load
 from planning import domain, public
+from planning import events as ev
 from planning import repository as repo
 from planning import schemas as s
 from planning.models import metadata  # noqa: F401  (maps the domain classes)
 
 BUREAUS_REPORTING_CHANGES = ["smart_office", "data_center", "audit"]
+# the services of CONTRACT §Events: the timeline keeps every event each of them emits
+TIMELINE_SOURCES = ("planning", "review", "approval", "finance", "security", "audit")
 
 
 def planning_rules(config):
     return domain.PlanningRules.from_settings(config["DECLARATION_WINDOW"], config["CLASSIFIED_VISIBLE_TO"])
 
 
-def planned_event_data(project):
-    return {
-        "name": project.name,
-        "unit": project.unit,
-        "construction_mode": project.construction_mode,
-        "plan_year": project.plan_year,
-        "plan_type": project.plan_type,
-        "estimated_investment": str(project.estimated_investment),
-        "requires_construction_plan": project.requires_construction_plan,
-        "classified": project.classified,
-        "custom_software": project.custom_software,
-        "hosted_on_big_data_center": project.hosted_on_big_data_center,
-    }
+def planned_event(project, actor):
+    return ev.ProjectPlanned(
+        project_id=project.project_id,
+        actor=actor,
+        name=project.name,
+        unit=project.unit,
+        construction_mode=project.construction_mode,
+        plan_year=project.plan_year,
+        plan_type=project.plan_type,
+        estimated_investment=project.estimated_investment,
+        requires_construction_plan=project.requires_construction_plan,
+        classified=project.classified,
+        custom_software=project.custom_software,
+        hosted_on_big_data_center=project.hosted_on_big_data_center,
+    )
 
 
 def planning_gauges(session, now):
@@ -58,19 +63,18 @@ class PlanningService(ServiceBase):
             created = domain.declare(fields_, caller, self.clock.today(), self.rules, self.clock.now())
             tx.session.add(created)
             tx.emit(
-                "project.declared",
-                project_id=created.project_id,
-                actor=caller.actor,
-                data={
-                    "name": created.name,
-                    "unit": created.unit,
-                    "category": created.category,
-                    "construction_mode": created.construction_mode,
-                    "plan_year": created.plan_year,
-                    "plan_type": created.plan_type,
-                    "estimated_investment": str(created.estimated_investment),
-                    "classified": created.classified,
-                },
+                ev.ProjectDeclared(
+                    project_id=created.project_id,
+                    actor=caller.actor,
+                    name=created.name,
+                    unit=created.unit,
+                    category=created.category,
+                    construction_mode=created.construction_mode,
+                    plan_year=created.plan_year,
+                    plan_type=created.plan_type,
+                    estimated_investment=created.estimated_investment,
+                    classified=created.classified,
+                )
             )
         return s.ProjectOut().dump(created)
 
@@ -121,18 +125,15 @@ class PlanningService(ServiceBase):
             declared = repo.projects(tx.session, year=year, plan_type="annual")
             planned, not_planned = domain.approve_plan(plan, declared, caller)
             for project in planned:
-                tx.emit(
-                    "project.planned",
-                    project_id=project.project_id,
-                    actor=caller.actor,
-                    data=planned_event_data(project),
-                )
+                tx.emit(planned_event(project, caller.actor))
             for project in not_planned:
                 tx.emit(
-                    "project.not_planned",
-                    project_id=project.project_id,
-                    actor=caller.actor,
-                    data={"plan_year": year, "reason": "未列入县人民政府审定的年度建设计划"},
+                    ev.ProjectNotPlanned(
+                        project_id=project.project_id,
+                        actor=caller.actor,
+                        plan_year=year,
+                        reason="未列入县人民政府审定的年度建设计划",
+                    )
                 )
             return s.PlanOut().dump(plan)
 
@@ -147,10 +148,12 @@ class PlanningService(ServiceBase):
             domain.review_supplementary(project, decided["decision"], decided["opinion"])
             if project.status == domain.ProjectStatus.NOT_PLANNED.value:
                 tx.emit(
-                    "project.not_planned",
-                    project_id=project_id,
-                    actor=caller.actor,
-                    data={"plan_year": project.plan_year, "reason": decided["opinion"]},
+                    ev.ProjectNotPlanned(
+                        project_id=project_id,
+                        actor=caller.actor,
+                        plan_year=project.plan_year,
+                        reason=decided["opinion"],
+                    )
                 )
             return s.ProjectOut().dump(project)
 
@@ -160,7 +163,7 @@ class PlanningService(ServiceBase):
         with self.db.transaction() as tx:
             project = self._visible_project(tx.session, project_id)
             domain.approve_supplementary(project)
-            tx.emit("project.planned", project_id=project_id, actor=caller.actor, data=planned_event_data(project))
+            tx.emit(planned_event(project, caller.actor))
             return s.ProjectOut().dump(project)
 
     # --- change control (Art 18) --------------------------------------------------------------
@@ -185,12 +188,14 @@ class PlanningService(ServiceBase):
             if change is None:
                 raise NotFound("CHANGE_NOT_FOUND", "变更申请不存在")
             domain.decide_change(change, decided["decision"], decided["opinion"], caller)
-            event_type = "change.approved" if change.status == "approved" else "change.rejected"
+            event = ev.ChangeApproved if change.status == "approved" else ev.ChangeRejected
             tx.emit(
-                event_type,
-                project_id=change.project_id,
-                actor=caller.actor,
-                data={"change_id": change.change_id, "opinion": change.opinion or ""},
+                event(
+                    project_id=change.project_id,
+                    actor=caller.actor,
+                    change_id=change.change_id,
+                    opinion=change.opinion or "",
+                )
             )
             return s.ChangeOut().dump(change)
 
@@ -203,10 +208,9 @@ class PlanningService(ServiceBase):
             report = domain.report_unauthorized_change(project, text, caller)
             tx.session.add(report)
             tx.emit(
-                "change.unauthorized_reported",
-                project_id=project_id,
-                actor=caller.actor,
-                data={"report_id": report.report_id, "description": text},
+                ev.UnauthorizedChangeReported(
+                    project_id=project_id, actor=caller.actor, report_id=report.report_id, description=text
+                )
             )
         return {"report_id": report.report_id, "project_id": project_id, "resolved": False}
 
@@ -221,10 +225,7 @@ class PlanningService(ServiceBase):
             )
             ids = [r.report_id for r in reports]
             tx.emit(
-                "change.unauthorized_resolved",
-                project_id=project_id,
-                actor=caller.actor,
-                data={"report_ids": ids, "opinion": text},
+                ev.UnauthorizedChangeResolved(project_id=project_id, actor=caller.actor, report_ids=ids, opinion=text)
             )
         return {"project_id": project_id, "resolved_report_ids": ids}
 
@@ -246,9 +247,10 @@ class PlanningService(ServiceBase):
                 "events": s.TimelineEntryOut(many=True).dump(entries),
             }
 
-    @subscribe()
+    @subscribe(sources=TIMELINE_SOURCES)
     def record_timeline(self, payload):
-        evt = REGISTRY.decode(payload)
+        """Every event of every service of the contract, known type or not (a newer peer's)."""
+        evt = REGISTRY.decode(payload, unknown_types=True)
         if evt.project_id is None:
             return
         with self.db.transaction() as tx:
@@ -265,19 +267,20 @@ class PlanningService(ServiceBase):
                     )
                 )
 
-    @subscribe()
+    @subscribe("contract.ip_exception_reported", source="finance")
     def register_ip_exception(self, payload):
         """Art 17: finance reports contracts whose source code the unit does not own."""
-        evt = REGISTRY.decode(payload)
+        evt = REGISTRY.decode(payload, unknown_types=True)
+        data = load(s.IpExceptionReported(), evt.data)
         with self.db.transaction() as tx:
             if tx.first_time(evt):
                 tx.session.merge(
                     domain.IpException(
-                        contract_no=evt.data["contract_no"],
+                        contract_no=data["contract_no"],
                         project_id=evt.project_id,
-                        vendor=evt.data["vendor"],
-                        source_code_owner=evt.data["source_code_owner"],
-                        unit=evt.data.get("unit"),
+                        vendor=data["vendor"],
+                        source_code_owner=data["source_code_owner"],
+                        unit=data["unit"],
                         reported_at=evt.occurred_at,
                     )
                 )

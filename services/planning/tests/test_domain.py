@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from nxshared.auth import Caller
-from nxshared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
+from nxshared.core.caller import Caller
+from nxshared.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
 from planning import domain
 
 from .factories import declaration

@@ -3,7 +3,7 @@
 import pytest
 from nameko.testing.services import entrypoint_waiter
 
-from nxshared.errors import Forbidden, NotFound, RuleViolation, Unauthorized
+from nxshared.core.errors import Forbidden, NotFound, RuleViolation, Unauthorized
 from nxshared.testing import call
 from planning.service import PlanningService
 
@@ -74,7 +74,7 @@ def test_annual_plan_compile_concur_approve_emits_planned(planning):
 
 
 def test_malformed_input_names_each_bad_field(planning):
-    from nxshared.errors import ValidationError
+    from nxshared.core.errors import ValidationError
 
     with pytest.raises(ValidationError) as err:
         declare(planning, estimated_investment=2500000.0, category="toys")
@@ -134,7 +134,7 @@ def test_unauthorized_change_reported_and_resolved(planning):
     call(planning, "report_unauthorized_change", "data_center", project_id=pid, description="擅自增加服务器")
     resolved = call(planning, "resolve_unauthorized_change", "smart_office", project_id=pid, opinion="已补办")
     assert len(resolved["resolved_report_ids"]) == 1
-    from nxshared.errors import Conflict
+    from nxshared.core.errors import Conflict
 
     with pytest.raises(Conflict):
         call(planning, "resolve_unauthorized_change", "smart_office", project_id=pid, opinion="again")
@@ -143,20 +143,20 @@ def test_unauthorized_change_reported_and_resolved(planning):
 def test_ip_exception_register_is_fed_by_finance_events(planning, service_config):
     from nameko.standalone.events import event_dispatcher
 
-    from nxshared.catalog import REGISTRY
-    from nxshared.clock import Clock
-
     pid = _planned_project(planning)
-    evt = REGISTRY.make(
-        "contract.ip_exception_reported",
-        source="finance",
-        project_id=pid,
-        actor="f@unit:edu",
-        data={"contract_no": "HT-1", "vendor": "某公司", "source_code_owner": "vendor", "unit": "unit:edu"},
-        occurred_at=Clock.now(),
-    )
+    # finance is not installed here: its event as it travels, envelope and data v1
+    payload = {
+        "event_id": "evt-ip-1",
+        "event_type": "contract.ip_exception_reported",
+        "version": 1,
+        "occurred_at": "2026-12-15T08:00:00+00:00",
+        "source": "finance",
+        "project_id": pid,
+        "actor": "f@unit:edu",
+        "data": {"contract_no": "HT-1", "vendor": "某公司", "source_code_owner": "vendor", "unit": "unit:edu"},
+    }
     with entrypoint_waiter(planning, "register_ip_exception", timeout=10):
-        event_dispatcher(planning.config)("finance", evt.event_type, evt.as_payload())
+        event_dispatcher(planning.config)("finance", payload["event_type"], payload)
     register = call(planning, "list_ip_exceptions", "smart_office")
     assert [(r["contract_no"], r["source_code_owner"]) for r in register] == [("HT-1", "vendor")]
     with pytest.raises(Forbidden):

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from nxshared.auth import Caller, check_project_owner, project_owner
-from nxshared.errors import Conflict, NotFound, RuleViolation
-from nxshared.money import format_money, parse_money
+from nxshared.core.caller import Caller, check_project_owner, project_owner
+from nxshared.core.errors import Conflict, NotFound, RuleViolation
+from nxshared.core.money import format_money, parse_money
 
 
 class ReviewRoute(StrEnum):

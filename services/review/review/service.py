@@ -2,18 +2,18 @@
 
 from decimal import Decimal
 
-from nxshared.auth import ANY_ORG, ANY_UNIT
 from nxshared.catalog import REGISTRY
+from nxshared.core.caller import ANY_ORG, ANY_UNIT
+from nxshared.core.errors import NotFound
 from nxshared.entrypoints import rpc, subscribe
-from nxshared.errors import NotFound
 from nxshared.gauges import BusinessGauges
-from nxshared.money import format_money
 from nxshared.service import ServiceBase
 from nxshared.settings import Rules
 from nxshared.validation import load
 from review import domain
 from review import repository as repo
 from review import schemas as s
+from review.events import CONCLUSION_EVENTS, ReviewSubmitted
 from review.models import metadata  # noqa: F401  (maps the domain classes)
 
 
@@ -56,7 +56,7 @@ class ReviewService(ServiceBase):
 
     # --- what planning tells us (Art 10) --------------------------------------------------------
 
-    @subscribe()
+    @subscribe("project.planned", source="planning")
     def on_project_planned(self, payload):
         evt = REGISTRY.decode(payload)
         with self.db.transaction() as tx:
@@ -74,8 +74,15 @@ class ReviewService(ServiceBase):
             history = repo.reviews_of(tx.session, project_id)
             review = domain.submit_plan(project, history, wanted, caller, self.rules, self.clock.now())
             tx.session.add(review)
-            data = {"review_id": review.review_id, "route": review.route, "budget": format_money(review.budget)}
-            tx.emit("review.submitted", project_id=project_id, actor=caller.actor, data=data)
+            tx.emit(
+                ReviewSubmitted(
+                    project_id=project_id,
+                    actor=caller.actor,
+                    review_id=review.review_id,
+                    route=review.route,
+                    budget=review.budget,
+                )
+            )
             return s.ReviewOut().dump(review)
 
     @rpc(allow=[ANY_UNIT, "data_center"])
@@ -146,10 +153,13 @@ class ReviewService(ServiceBase):
     def _emit_conclusion(self, tx, review):
         """``review.passed``, ``review.failed`` or ``review.filed``: what approval waits for (Art 13)."""
         tx.emit(
-            f"review.{review.status}",
-            project_id=review.project_id,
-            actor=self.auth.caller.actor,
-            data={"review_id": review.review_id, "route": review.route, "opinion": review.opinion},
+            CONCLUSION_EVENTS[review.status](
+                project_id=review.project_id,
+                actor=self.auth.caller.actor,
+                review_id=review.review_id,
+                route=review.route,
+                opinion=review.opinion,
+            )
         )
 
     def _review(self, session, review_id):

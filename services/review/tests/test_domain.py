@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from nxshared.auth import Caller
-from nxshared.errors import Conflict, Forbidden, NotFound, RuleViolation
+from nxshared.core.caller import Caller
+from nxshared.core.errors import Conflict, Forbidden, NotFound, RuleViolation
 from review import domain
 from review.domain import ReviewRoute, ReviewRules, ReviewStatus
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from nxshared.catalog import REGISTRY
+from nxshared.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
 from nxshared.db import INBOX, OUTBOX, make_engine
-from nxshared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
 from nxshared.metrics import registry_for
 from nxshared.testing import call, deliver, planned_event
 from review.service import ReviewService

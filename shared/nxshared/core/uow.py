@@ -1,0 +1,66 @@
+"""The unit of work as a use case sees it, and an in-memory fake for use-case tests.
+
+A use case runs inside one open unit of work: it loads through ``uow.repo`` (the service's own
+repository), lets the domain decide, and records what the decision caused with ``uow.emit``. The
+real unit of work (``nxshared.db``) commits the state, the outbox rows and the inbox row together;
+the fake keeps everything in memory and, like a rolled-back transaction, leaves nothing behind when
+the use case raises.
+"""
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Generic, Protocol, TypeVar
+
+from nxshared.core.events import DomainEvent, Event
+
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class UnitOfWork(Protocol[R_co]):
+    @property
+    def repo(self) -> R_co: ...
+
+    def emit(self, *events: DomainEvent) -> None:
+        """Record events to be published once this unit of work commits."""
+
+    def first_time(self, event: Event) -> bool:
+        """Record ``event`` as applied by this handler; False when it already was (idempotent inbox)."""
+
+
+class FakeUnitOfWork(Generic[R]):
+    """``with uow.transaction(): use_case(uow, …)``: committed on success, as it was on a raise."""
+
+    def __init__(self, repo: R, handler: str = "use_case") -> None:
+        self._repo = repo
+        self.handler = handler
+        self.emitted: list[DomainEvent] = []
+        self.inbox: set[tuple[str, str]] = set()
+
+    @property
+    def repo(self) -> R:
+        return self._repo
+
+    @contextmanager
+    def transaction(self) -> Iterator["FakeUnitOfWork[R]"]:
+        snapshot = copy.deepcopy((self._repo, self.emitted, self.inbox))
+        try:
+            yield self
+        except BaseException:
+            self._repo, self.emitted, self.inbox = snapshot
+            raise
+
+    def emit(self, *events: DomainEvent) -> None:
+        self.emitted.extend(events)
+
+    def first_time(self, event: Event) -> bool:
+        key = (event.event_id, self.handler)
+        if key in self.inbox:
+            return False
+        self.inbox.add(key)
+        return True
+
+    def types(self) -> list[str]:
+        """The types of the events emitted so far, in order."""
+        return [e.event_type for e in self.emitted]
