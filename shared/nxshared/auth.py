@@ -19,9 +19,17 @@ def mint_token(secret, org, sub="operator", ttl_seconds=3600):
     return jwt.encode({"sub": sub, "org": org, "exp": exp}, secret, algorithm="HS256")
 
 
+MAX_TOKEN_LENGTH = 4096
+MAX_SUB_LENGTH = 128
+
+
 def decode_token(secret, authorization):
-    if not authorization or not str(authorization).startswith("Bearer "):
+    """The caller named by a contract v1 token. Anything else (no token, another algorithm, ``alg:
+    none``, missing or ill-typed claims, an unknown org, an over-long person id) is Unauthorized."""
+    if not isinstance(authorization, str) or not authorization.startswith("Bearer "):
         raise Unauthorized("UNAUTHORIZED", "缺少身份令牌（authorization: Bearer <JWT>）")
+    if len(authorization) > MAX_TOKEN_LENGTH:
+        raise Unauthorized("INVALID_TOKEN", "身份令牌过长")
     try:
         claims = jwt.decode(
             authorization[len("Bearer ") :], secret, algorithms=["HS256"], options={"require": ["exp", "sub", "org"]}
@@ -29,10 +37,13 @@ def decode_token(secret, authorization):
     except jwt.ExpiredSignatureError:
         raise Unauthorized("TOKEN_EXPIRED", "身份令牌已过期") from None
     except jwt.InvalidTokenError as exc:
-        raise Unauthorized("INVALID_TOKEN", f"身份令牌无效：{exc}") from None
-    if not is_org(claims["org"]):
-        raise Unauthorized("INVALID_TOKEN", f"身份令牌中的机构代码无效：{claims['org']}")
-    return Caller(sub=str(claims["sub"]), org=claims["org"])
+        raise Unauthorized("INVALID_TOKEN", f"身份令牌无效：{str(exc)[:200]}") from None
+    sub, org = claims["sub"], claims["org"]
+    if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUB_LENGTH or not sub.isprintable():
+        raise Unauthorized("INVALID_TOKEN", f"身份令牌中的人员标识（sub）须为不超过 {MAX_SUB_LENGTH} 个字符的文本")
+    if not is_org(org):
+        raise Unauthorized("INVALID_TOKEN", "身份令牌中的机构代码（org）无效")
+    return Caller(sub=sub, org=org)
 
 
 class AuthContext:

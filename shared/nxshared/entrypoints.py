@@ -2,7 +2,8 @@
 
 ``@rpc(allow=[...])``: a nameko RPC whose callers are authorized before the method runs, from the
 orgs declared right there (CONTRACT §Calling). Domain errors are *expected* exceptions: the caller
-gets them as ``RemoteError`` with the contract's ``exc_type``.
+gets them as ``RemoteError`` with the contract's ``exc_type``. Anything else is logged with an
+incident number and answered as ``Conflict`` ``INTERNAL_ERROR`` (the transaction rolled back).
 
 ``@subscribe("review.passed", "review.filed")``: a reliable event handler that says what it
 consumes (``nxshared.topology`` collects the queues and bindings from these declarations). A
@@ -13,12 +14,13 @@ times, then parked in the dead-letter queue: never acked and lost, never requeue
 import functools
 import inspect
 import logging
+import uuid
 
 from nameko.messaging import Consumer
 from nameko.rpc import Rpc
 
 from nxshared.amqp import publisher_for
-from nxshared.core.errors import CONTRACT_ERRORS, ValidationError, error_code
+from nxshared.core.errors import CONTRACT_ERRORS, Conflict, ValidationError, error_code
 from nxshared.metrics import registry_for
 from nxshared.topology import (
     DEFAULT_EXCHANGE,
@@ -56,7 +58,16 @@ def rpc(*, allow):
         @functools.wraps(fn)
         def guarded(self, *args, **kwargs):
             self.auth.authorize(allowed)
-            return fn(self, *args, **kwargs)
+            try:
+                return fn(self, *args, **kwargs)
+            except CONTRACT_ERRORS:
+                raise
+            except Exception:  # never a stack trace or a foreign exc_type to the caller
+                incident = uuid.uuid4().hex[:12]
+                log.exception("unexpected error in %s (incident %s)", fn.__name__, incident)
+                raise Conflict(
+                    "INTERNAL_ERROR", f"服务内部错误，未作任何更改，请稍后重试（事件编号 {incident}）"
+                ) from None
 
         guarded.allowed_orgs = allowed
         return SecuredRpc.decorator(expected_exceptions=CONTRACT_ERRORS)(guarded)

@@ -31,7 +31,7 @@ def backends():
 def _fresh_postgres_database(service):
     """Drop and create ``nxt_<service>``: each test session migrates from nothing, so a database
     left by an older checkout can never pass for the current schema."""
-    name = f"nxt_{service}"
+    name = f"nxt_{service}{os.environ.get('NX_TEST_DB_SUFFIX', '')}"
     admin = create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

@@ -57,9 +57,42 @@ def test_money_strings_parse_exactly(raw, parsed):
     assert parse_money(raw) == parsed
 
 
-@pytest.mark.parametrize("raw", ["1.001", "-1.00", "abc", 1.5, None, True, "NaN", "Infinity"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "1.001",
+        "-1.00",
+        "-0",
+        "+1",
+        "1e3",
+        "1E3",
+        "1_000",
+        " 1.00",
+        "1.00 ",
+        "1.00\n",
+        "0x10",
+        "01",
+        "1.",
+        ".5",
+        "1" * 30,
+        "1000000000000.00",
+        10**17,
+        "abc",
+        1.5,
+        None,
+        True,
+        "NaN",
+        "Infinity",
+        "",
+    ],
+)
 def test_bad_money_is_refused(raw):
     assert parse_money(raw) is None
+
+
+def test_the_money_ceiling_is_just_below_a_trillion_yuan():
+    assert parse_money("999999999999.99") == Decimal("999999999999.99")
+    assert parse_money("1000000000000") is None
 
 
 def test_tokens_round_trip_and_bad_ones_are_unauthorized():
@@ -70,6 +103,16 @@ def test_tokens_round_trip_and_bad_ones_are_unauthorized():
         "Basic x",
         "Bearer " + mint_token("another-secret-of-thirty-two-bytes!!", "drc"),
         "Bearer " + mint_token(SECRET, "not_an_org"),
+        "Bearer " + mint_token(SECRET, "UNIT:EDU"),
+        "Bearer " + mint_token(SECRET, "unit:edu\n"),
+        "Bearer " + mint_token(SECRET, "drc", sub="x" * 10_000),
+        "Bearer " + jwt.encode({"sub": "x", "org": ["drc"], "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"),
+        "Bearer " + jwt.encode({"sub": 7, "org": "drc", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"),
+        "Bearer " + jwt.encode({"sub": "x", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"),
+        "Bearer " + jwt.encode({"sub": "x", "org": "drc", "exp": int(time.time()) + 60}, SECRET, algorithm="HS512"),
+        "Bearer " + jwt.encode({"sub": "x", "org": "drc", "exp": int(time.time()) + 60}, None, algorithm="none"),
+        ["Bearer x"],
+        "Bearer " + "a" * 5000,
     ):
         with pytest.raises(Unauthorized):
             decode_token(SECRET, bad)
