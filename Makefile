@@ -32,11 +32,15 @@ status:
 test: setup
 	@bash deploy/ensure-rabbitmq.sh --management
 	$(VENV)/bin/ruff check .
+	$(PY) deploy/lint_imports.py
+	$(PY) deploy/typecheck.py
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) deploy/lint_imports.py
+	$(PY) deploy/typecheck.py
 
 format: setup
 	$(VENV)/bin/ruff format .

@@ -35,7 +35,7 @@ class InstalledService:
     def directory(self) -> Path:
         """The service's folder (``config.yaml``, ``migrations/``): the parent of its package."""
         package = importlib.import_module(self.target.split(".", 1)[0].split(":", 1)[0])
-        return Path(package.__file__).resolve().parent.parent
+        return Path(str(package.__file__)).resolve().parent.parent
 
 
 def installed_services() -> list[InstalledService]:

@@ -69,7 +69,7 @@ def rpc(*, allow):
                     "INTERNAL_ERROR", f"服务内部错误，未作任何更改，请稍后重试（事件编号 {incident}）"
                 ) from None
 
-        guarded.allowed_orgs = allowed
+        guarded.allowed_orgs = allowed  # type: ignore[attr-defined]
         return SecuredRpc.decorator(expected_exceptions=CONTRACT_ERRORS)(guarded)
 
     return decorate
@@ -116,7 +116,7 @@ class ReliableEventHandler(Consumer):
         if attempts < self.max_attempts:
             headers[ATTEMPTS_HEADER] = attempts + 1
             queue = self.retry_queues[attempts - 1]
-            delay = queue.queue_arguments["x-message-ttl"]
+            delay = queue.queue_arguments["x-message-ttl"]  # type: ignore[attr-defined]
             self._republish(message, queue, headers)
             self.metrics.events_retried.labels(self.method_name, event_type).inc()
             log.warning(

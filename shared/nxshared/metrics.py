@@ -84,7 +84,7 @@ class GaugeCollector:
         return []
 
     def collect(self):
-        families = {}
+        families: dict[str, GaugeMetricFamily] = {}
         for name, help_text, labels, value in self.read():
             family = families.get(name)
             if family is None:
@@ -98,7 +98,7 @@ class Metrics(DependencyProvider):
 
     def setup(self):
         self.suite = registry_for(self.container)
-        self.started = weakref.WeakKeyDictionary()
+        self.started: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def get_dependency(self, worker_ctx):
         return self.suite

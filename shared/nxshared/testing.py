@@ -21,7 +21,7 @@ from nxshared.topology import deploy_installed
 ROOT = Path(__file__).resolve().parents[2]
 TEST_SECRET = "test-secret-of-at-least-thirty-two-bytes"
 PG_BASE = os.environ.get("NX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
-_migrated_pg = {}
+_migrated_pg: dict[str, str] = {}
 
 
 def backends():
