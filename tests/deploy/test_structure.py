@@ -2,7 +2,9 @@
 every service is built from its own Dockerfile, copies paths that exist, exposes the port its
 config serves on, and gets its own PostgreSQL database."""
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ def test_each_service_builds_from_its_own_dockerfile(name):
     dockerfile = (ROOT / "services" / name / "Dockerfile").read_text()
     for source in re.findall(r"^COPY (\S+) ", dockerfile, re.M):
         assert (ROOT / source).exists(), f"{name}'s Dockerfile copies missing {source}"
+    assert "pip install --no-cache-dir --no-deps /app/shared /app/services/*/" in dockerfile
     port = load_settings(ROOT / "services" / name, environ={})["WEB_SERVER_ADDRESS"].rsplit(":", 1)[1]
     assert f"EXPOSE {port}" in dockerfile
     assert entry["ports"] == [f"{port}:{port}"]
@@ -33,10 +36,27 @@ def test_each_service_builds_from_its_own_dockerfile(name):
     assert f"WORKDIR /app/services/{name}" in dockerfile
 
 
+def created_databases(services_dir):
+    """What deploy/postgres-init.sh creates for a folder of services (psql replaced by echo)."""
+    script = ROOT / "deploy" / "postgres-init.sh"
+    env = {**os.environ, "NX_SERVICES_DIR": str(services_dir), "PSQL": "echo"}
+    out = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, check=True).stdout
+    return re.findall(r'CREATE DATABASE "(\w+)"', out)
+
+
 @pytest.mark.parametrize("name", SERVICES)
 def test_each_service_gets_its_own_database(name):
     env = COMPOSE["services"][name]["environment"]
     url = env["NX_DATABASE_URL"].replace("{service}", name)
     assert url.endswith(f"/nx_{name}")
-    assert f"CREATE DATABASE nx_{name};" in (ROOT / "deploy" / "postgres-init.sql").read_text()
     assert env["AMQP_URI"].startswith("amqp://") and "@rabbitmq:" in env["AMQP_URI"]
+
+
+def test_the_database_init_creates_one_database_per_service_folder(tmp_path):
+    assert created_databases(ROOT / "services") == [f"nx_{name}" for name in SERVICES]
+    (tmp_path / "newcomer").mkdir()
+    (tmp_path / "newcomer" / "config.yaml").write_text("SERVICE_NAME: newcomer\n")
+    assert created_databases(tmp_path) == ["nx_newcomer"]
+    volumes = COMPOSE["services"]["postgres"]["volumes"]
+    assert "./deploy/postgres-init.sh:/docker-entrypoint-initdb.d/init.sh:ro" in volumes
+    assert "./services:/nx-services:ro" in volumes
