@@ -1,18 +1,32 @@
-"""Start, stop and watch the suite's services.
+"""Start, stop, supervise and watch the suite's services.
 
-    python deploy/suite.py run            every service in the foreground (Ctrl-C stops them)
-    python deploy/suite.py up [NAME…]     in the background; waits until each is healthy
+    python deploy/suite.py run            every service in the foreground, supervised (Ctrl-C stops them)
+    python deploy/suite.py up [NAME…]     in the background, supervised; waits until each is healthy
     python deploy/suite.py down [NAME…]   stop them (SIGTERM, then SIGKILL after 15 s)
-    python deploy/suite.py status
+    python deploy/suite.py status         health, pid, restarts and the last unexpected exit of each
 
 The services are the installed ones (``nx.services`` entry points, see ``nxshared.discovery``):
 adding a service package adds it here. Before starting any, the broker topology of every installed
 service is declared (as ``nx deploy`` does), so no event waits for its consumer to start first. Each
 service runs as ``python -m nxshared.runner <its folder>``, which migrates its database and serves
-it. Settings come from each ``config.yaml`` and ``NX_*`` variables (README). Pid and log files go to
-``NX_RUN_DIR`` (default ``.run/``).
+it. Settings come from each ``config.yaml`` and ``NX_*`` variables (README).
+
+**Supervision.** A service that exits without being asked to (a crash, ``kill -9``, its container
+killed on a lost broker connection) is started again after a back-off of 1 s, doubling up to 30 s,
+back to 1 s once it has stayed up for a minute; each exit and restart is logged (``supervisor:``
+lines). ``run`` supervises in the foreground. ``up`` leaves one small supervisor process per service
+in the background (``suite.py supervise NAME``); ``down`` stops it, and it stops its service.
+``up`` of a service that is already supervised with the same settings does nothing; with other
+settings (``NX_*`` changed) it replaces it, as ``docker compose up`` recreates a changed container.
+
+Files in ``NX_RUN_DIR`` (default ``.run/``), per service: ``<name>.pid`` the service process (its
+own process group), ``<name>.supervisor.pid`` its supervisor, ``<name>.state.json`` restarts and
+last exit reason, ``<name>.log`` the service's and its supervisor's output.
 """
 
+import contextlib
+import functools
+import hashlib
 import json
 import os
 import signal
@@ -20,12 +34,18 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 from nxshared.discovery import installed_service, installed_services  # noqa: E402
 from nxshared.settings import apply_overrides, load_settings  # noqa: E402
+
+FIRST_BACKOFF = 1.0
+MAX_BACKOFF = 30.0
+STEADY_AFTER = 60.0  # seconds up after which the back-off starts again from FIRST_BACKOFF
+GRACE = 15.0
 
 
 def service_names():
@@ -42,13 +62,15 @@ def deploy_topology():
 
     from nxshared.topology import deploy_installed
 
-    amqp_uri = apply_overrides({"AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/"})["AMQP_URI"]
+    config = apply_overrides({"AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/", "EVENT_QUEUE_TYPE": "classic"})
     try:
-        with Connection(amqp_uri, connect_timeout=5) as conn:
+        with Connection(config["AMQP_URI"], connect_timeout=5) as conn:
             conn.ensure_connection(max_retries=3)
-            deploy_installed(conn)
+            deploy_installed(conn, config)
     except OSError as exc:
-        sys.exit(f"cannot reach the broker at {amqp_uri.split('@')[-1]}: {exc} (is RabbitMQ running? `make broker`)")
+        sys.exit(
+            f"cannot reach the broker at {config['AMQP_URI'].split('@')[-1]}: {exc} (is RabbitMQ running? `make broker`)"
+        )
 
 
 def run_dir():
@@ -67,6 +89,12 @@ def command(name):
     return [sys.executable, "-m", "nxshared.runner", str(service_dir(name))]
 
 
+def settings_digest(name):
+    """What the service would run with from this environment: ``up`` compares it with the running one."""
+    text = json.dumps(load_settings(service_dir(name)), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def health(name):
     try:
         with urllib.request.urlopen(f"http://{web_address(name)}/health", timeout=2) as resp:
@@ -75,39 +103,208 @@ def health(name):
         return False
 
 
-def pid_of(name):
-    path = run_dir() / f"{name}.pid"
-    if not path.exists():
-        return None
-    pid = int(path.read_text())
+def _alive(pid):
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_pid(path):
+    try:
+        pid = int(path.read_text())
+    except (OSError, ValueError):
         return None
-    return pid
+    return pid if _alive(pid) else None
 
 
-def start(name):
+def pid_of(name):
+    """The service process, if it runs."""
+    return _read_pid(run_dir() / f"{name}.pid")
+
+
+def supervisor_of(name):
+    """The background supervisor of the service, if one runs."""
+    return _read_pid(run_dir() / f"{name}.supervisor.pid")
+
+
+def state_of(name):
+    try:
+        return json.loads((run_dir() / f"{name}.state.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def exit_reason(returncode):
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
+
+
+def _now():
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def say(text):
+    print(f"{_now()} supervisor: {text}", flush=True)
+
+
+class Supervised:
+    """One service kept running: started again after an unexpected exit, with back-off.
+
+    ``tick()`` is called a few times a second by the loop that owns it (``run`` for every service,
+    ``supervise`` for one). The service gets its own process group, so ``kill -9`` of that group
+    (``<name>.pid``) is a crash of the service alone, which the supervisor sees and repairs."""
+
+    def __init__(self, name, output=None):
+        self.name = name
+        self.output = output
+        self.proc = None
+        self.started_at = 0.0
+        self.restarts = 0
+        self.backoff = FIRST_BACKOFF
+        self.restart_at = None
+        self.last_exit = None
+        self.settings = settings_digest(name)
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            command(self.name),
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=self.output,
+            stderr=subprocess.STDOUT if self.output else None,
+            start_new_session=True,
+        )
+        self.started_at = time.monotonic()
+        self.restart_at = None
+        (run_dir() / f"{self.name}.pid").write_text(str(self.proc.pid))
+        self.save("running")
+
+    def tick(self):
+        now = time.monotonic()
+        if self.proc is None:
+            if self.restart_at is not None and now >= self.restart_at:
+                self.restarts += 1
+                self.start()
+                say(f"{self.name} restarted (restart {self.restarts}, pid {self.proc.pid})")
+            return
+        returncode = self.proc.poll()
+        if returncode is None:
+            if now - self.started_at >= STEADY_AFTER:
+                self.backoff = FIRST_BACKOFF
+            return
+        self.last_exit = {"reason": exit_reason(returncode), "at": _now()}
+        delay = FIRST_BACKOFF if now - self.started_at >= STEADY_AFTER else self.backoff
+        self.backoff = min(delay * 2, MAX_BACKOFF)
+        self.proc = None
+        self.restart_at = now + delay
+        say(f"{self.name} exited unexpectedly ({self.last_exit['reason']}); restarting in {delay:g} s")
+        self.save(f"restarting in {delay:g} s")
+
+    def stop(self, grace=GRACE):
+        self.restart_at = None
+        if self.proc is not None and self.proc.poll() is None:
+            _signal_group(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        (run_dir() / f"{self.name}.pid").unlink(missing_ok=True)
+        self.save("stopped")
+
+    def save(self, status):
+        state = {
+            "status": status,
+            "pid": self.proc.pid if self.proc else None,
+            "supervisor_pid": os.getpid(),
+            "restarts": self.restarts,
+            "last_exit": self.last_exit,
+            "settings": self.settings,
+        }
+        (run_dir() / f"{self.name}.state.json").write_text(json.dumps(state, ensure_ascii=False))
+
+
+def _signal_group(pid, sig):
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum, frame):
+    raise _Stop
+
+
+def supervise(name):
+    """The background supervisor ``up`` leaves behind for one service (its output: the service log)."""
+    pid_file = run_dir() / f"{name}.supervisor.pid"
+    pid_file.write_text(str(os.getpid()))
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    service = Supervised(name, output=sys.stdout)
+    try:
+        service.start()
+        say(f"{name} started (pid {service.proc.pid})")
+        while True:
+            service.tick()
+            time.sleep(0.2)
+    except _Stop:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        service.stop()
+        say(f"{name} stopped")
+    finally:
+        pid_file.unlink(missing_ok=True)
+
+
+def spawn_supervisor(name):
     with open(run_dir() / f"{name}.log", "ab") as log:
-        proc = subprocess.Popen(command(name), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    (run_dir() / f"{name}.pid").write_text(str(proc.pid))
-    return proc
+        return subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "supervise", name],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def up(names, timeout=60):
     deploy_topology()
+    spawned = {}
     for name in names:
-        if pid_of(name):
-            print(f"{name}: already running (pid {pid_of(name)})")
-        else:
-            start(name)
+        if supervisor_of(name):
+            if state_of(name).get("settings") == settings_digest(name):
+                print(f"{name}: already running, supervised (supervisor pid {supervisor_of(name)})")
+                continue
+            print(f"{name}: settings changed, replacing it")
+            down([name], quiet=True)
+        elif pid_of(name):
+            print(f"{name}: already running, unsupervised (pid {pid_of(name)}); `down` it first to supervise it")
+            continue
+        (run_dir() / f"{name}.state.json").unlink(missing_ok=True)
+        spawned[name] = spawn_supervisor(name)
     deadline = time.monotonic() + timeout
     pending = list(names)
     while pending and time.monotonic() < deadline:
         pending = [n for n in pending if not health(n)]
-        for name in pending:
-            if not pid_of(name):
-                sys.exit(f"{name} exited while starting; see {run_dir() / (name + '.log')}")
+        for name in set(pending) & set(spawned):
+            log = run_dir() / f"{name}.log"
+            if spawned[name].poll() is not None:
+                sys.exit(f"{name}: its supervisor exited; see {log}")
+            last_exit = state_of(name).get("last_exit")
+            if last_exit:  # a service that cannot start is not retried forever from here
+                down([name], quiet=True)
+                sys.exit(f"{name} exited while starting ({last_exit['reason']}); see {log}")
         time.sleep(0.2)
     if pending:
         sys.exit(f"not healthy after {timeout}s: {', '.join(pending)}; see the logs in {run_dir()}")
@@ -115,19 +312,32 @@ def up(names, timeout=60):
         print_urls(name)
 
 
-def down(names, grace=15):
+def down(names, grace=GRACE, quiet=False):
     for name in names:
-        pid = pid_of(name)
-        if pid is None:
+        supervisor, pid = supervisor_of(name), pid_of(name)
+        if supervisor is None and pid is None:
             continue
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while pid_of(name) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if pid_of(name):
-            os.killpg(pid, signal.SIGKILL)
-        (run_dir() / f"{name}.pid").unlink(missing_ok=True)
-        print(f"{name}: stopped")
+        if supervisor is not None:
+            os.kill(supervisor, signal.SIGTERM)  # it stops its service, then exits
+            _wait_gone(functools.partial(supervisor_of, name), grace + 5)
+            if supervisor_of(name):
+                _signal_group(supervisor, signal.SIGKILL)
+        pid = pid_of(name)
+        if pid is not None:  # unsupervised, or its supervisor did not manage to stop it
+            _signal_group(pid, signal.SIGTERM)
+            _wait_gone(functools.partial(pid_of, name), grace)
+            if pid_of(name):
+                _signal_group(pid, signal.SIGKILL)
+        for suffix in (".pid", ".supervisor.pid"):
+            (run_dir() / f"{name}{suffix}").unlink(missing_ok=True)
+        if not quiet:
+            print(f"{name}: stopped")
+
+
+def _wait_gone(probe, timeout):
+    deadline = time.monotonic() + timeout
+    while probe() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def print_urls(name):
@@ -138,54 +348,69 @@ def print_urls(name):
 
 def run(names):
     deploy_topology()
-    procs = {name: subprocess.Popen(command(name), cwd=ROOT) for name in names}
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not all(health(n) for n in names):
-        if any(p.poll() is not None for p in procs.values()):
-            break
-        time.sleep(0.2)
-    print("\nThe suite is running (Ctrl-C stops it):")
-    for name in names:
-        print_urls(name)
-    print("Try it: .venv/bin/nx demo\n", flush=True)
-    interrupted = False
+    signal.signal(signal.SIGTERM, _raise_stop)
+    services = [Supervised(name) for name in names]
     try:
-        while all(p.poll() is None for p in procs.values()):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        interrupted = True  # the services got the same Ctrl-C and are stopping
+        for service in services:
+            service.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(health(n) for n in names):
+            for service in services:
+                service.tick()
+            time.sleep(0.2)
+        print("\nThe suite is running, supervised (Ctrl-C stops it):")
+        for name in names:
+            print_urls(name)
+        print("Try it: .venv/bin/nx demo\n", flush=True)
+        while True:
+            for service in services:
+                service.tick()
+            time.sleep(0.2)
+    except (KeyboardInterrupt, _Stop):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("\nstopping…", flush=True)
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in procs.values():
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    failed = [n for n, p in procs.items() if p.returncode not in (0, -signal.SIGTERM)]
-    if failed and not interrupted:
-        sys.exit(f"stopped with an error: {', '.join(failed)}")
+        for service in services:
+            if service.proc is not None and service.proc.poll() is None:
+                _signal_group(service.proc.pid, signal.SIGTERM)
+        for service in services:
+            service.stop()
+
+
+def status(names):
+    for name in names:
+        pid, supervisor, state = pid_of(name), supervisor_of(name), state_of(name)
+        condition = "healthy" if health(name) else ("running" if pid else "stopped")
+        parts = [f"{name}: {condition}" + (f" (pid {pid})" if pid else "")]
+        if supervisor:
+            parts.append(f"supervised (pid {supervisor}), {state.get('status', '?')}")
+        if state:
+            parts.append(f"restarts {state.get('restarts', 0)}")
+            last = state.get("last_exit")
+            parts.append(f"last exit: {last['reason']} at {last['at']}" if last else "last exit: none")
+        print(", ".join(parts))
 
 
 def main(argv):
-    if not argv or argv[0] not in ("run", "up", "down", "status"):
+    if not argv or argv[0] not in ("run", "up", "down", "status", "supervise"):
         sys.exit(__doc__)
     names = argv[1:] or service_names()
     unknown = set(names) - set(service_names())
     if unknown:
         sys.exit(f"unknown service(s): {', '.join(sorted(unknown))}")
-    if argv[0] == "run":
+    if argv[0] == "supervise":
+        if len(names) != 1:
+            sys.exit("usage: suite.py supervise NAME")
+        supervise(names[0])
+    elif argv[0] == "run":
         run(names)
     elif argv[0] == "up":
         up(names)
     elif argv[0] == "down":
         down(names)
     else:
-        for name in names:
-            pid = pid_of(name)
-            state = "healthy" if health(name) else ("running" if pid else "stopped")
-            print(f"{name}: {state}" + (f" (pid {pid})" if pid else ""))
+        status(names)
 
 
 if __name__ == "__main__":
