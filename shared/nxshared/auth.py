@@ -36,7 +36,7 @@ def decode_token(secret, authorization):
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("TOKEN_EXPIRED", "身份令牌已过期") from None
-    except jwt.InvalidTokenError as exc:
+    except (jwt.InvalidTokenError, ValueError, TypeError, OverflowError) as exc:  # e.g. "exp": Infinity
         raise Unauthorized("INVALID_TOKEN", f"身份令牌无效：{str(exc)[:200]}") from None
     sub, org = claims["sub"], claims["org"]
     if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUB_LENGTH or not sub.isprintable():
