@@ -3,10 +3,10 @@
 A service package declares itself in its ``pyproject.toml``::
 
     [project.entry-points."nx.services"]
-    approval = "approval.service:ApprovalService"
+    <name> = "<package>.service:<Name>Service"
 
     [project.entry-points."nx.events"]
-    approval = "approval.events:SPECS"
+    <name> = "<package>.event_schemas:SPECS"
 
 ``nx.services`` gives the launcher, the broker topology and the tests every installed service;
 ``nx.events`` gives the catalog the event types each one emits.
