@@ -41,8 +41,13 @@ class Caller:
 
 
 class OwnedProject(Protocol):
-    unit: str | None
-    construction_mode: str | None
+    """Read-only, so that a project whose fields are plain ``str`` fits too."""
+
+    @property
+    def unit(self) -> str | None: ...
+
+    @property
+    def construction_mode(self) -> str | None: ...
 
 
 def project_owner(project: OwnedProject) -> str | None:
