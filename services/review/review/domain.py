@@ -4,6 +4,7 @@ RULES §Technical review: a planned project (Art 10) has its construction plan r
 center (Art 11), by an expert panel or by the center's own opinion depending on the budget, or is
 only filed when it is small and needs no construction plan (Art 12). Entities are dataclasses; the
 service maps them to tables. Every guard raises a domain error carrying the rule's code and article.
+A decision returns the events it causes (``review.events``); the use cases record them.
 """
 
 import datetime as dt
@@ -11,10 +12,13 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from nxshared.core.caller import Caller, check_project_owner, project_owner
 from nxshared.core.errors import Conflict, NotFound, RuleViolation
+from nxshared.core.events import DomainEvent
 from nxshared.core.money import format_money, parse_money
+from review.events import CONCLUSION_EVENTS, ReviewSubmitted
 
 
 class ReviewRoute(StrEnum):
@@ -50,25 +54,35 @@ class ReviewRules:
     expert_panel_threshold: Decimal
     filing_threshold: Decimal
     panel_min_experts: int
-    panel_expert_levels: tuple
+    panel_expert_levels: tuple[str, ...]
 
     @classmethod
-    def from_settings(cls, expert_panel_threshold, filing_threshold, panel_min_experts, panel_expert_levels):
-        levels = panel_expert_levels
-        if isinstance(levels, str):
-            levels = [level.strip() for level in levels.split(",") if level.strip()]
+    def from_settings(
+        cls,
+        expert_panel_threshold: object,
+        filing_threshold: object,
+        panel_min_experts: object,
+        panel_expert_levels: object,
+    ) -> "ReviewRules":
+        levels = _list_setting(panel_expert_levels)
         unknown = set(levels) - {level.value for level in ExpertLevel}
         if unknown or not levels:
             raise ValueError(f"PANEL_EXPERT_LEVELS: unknown or empty levels {sorted(unknown)}")
         return cls(
             _money_setting("EXPERT_PANEL_THRESHOLD", expert_panel_threshold),
             _money_setting("FILING_THRESHOLD", filing_threshold),
-            int(panel_min_experts),
+            int(str(panel_min_experts)),
             tuple(levels),
         )
 
 
-def _money_setting(name, value):
+def _list_setting(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return [str(item) for item in value] if isinstance(value, (list, tuple)) else []
+
+
+def _money_setting(name: str, value: object) -> Decimal:
     amount = parse_money(str(value))
     if amount is None:
         raise ValueError(f"{name}: expected a money string like '2000000.00', got {value!r}")
@@ -120,20 +134,25 @@ class Review:
     document_ref: str | None
     submitted_by: str
     submitted_at: dt.datetime
-    experts: list = field(default_factory=list)
+    experts: list[PanelSeat] = field(default_factory=list)
     opinion: str | None = None
     concluded_by: str | None = None
     concluded_at: dt.datetime | None = None
 
 
-def new_id(prefix):
+def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def new_expert(name: str, level: str, field: str, employer: str) -> Expert:
+    """A new member of the expert pool (Art 12)."""
+    return Expert(expert_id=new_id("exp"), name=name, level=level, field=field, employer=employer)
 
 
 # --- who may do what (Art 4, 10, 11) ------------------------------------------------------------
 
 
-def check_in_plan(project):
+def check_in_plan(project: PlannedProject | None) -> PlannedProject:
     """Art 10: only a project in the annual or supplementary plan is reviewed or filed. Review
     knows a project is planned only once planning's ``project.planned`` event has arrived."""
     if project is None:
@@ -143,27 +162,33 @@ def check_in_plan(project):
             "如计划刚刚批准，通知可能仍在途中，请稍后重试（第十条）",
             "Art 10",
         )
+    return project
 
 
-def check_owner(caller: Caller, project):
+def check_owner(caller: Caller, project: PlannedProject) -> None:
     """Art 11: the unit submits its self-built project's plan; the data center writes a unified one's."""
     check_project_owner(caller, project, "提交建设方案或申请备案")
 
 
-def can_see(caller: Caller, project):
+def can_see(caller: Caller, project: PlannedProject) -> bool:
     """A unit sees only its own projects' reviews; the bureaus see every review."""
     return not caller.is_unit or caller.org == project.unit
 
 
-def check_visible(caller, project, code="REVIEW_NOT_FOUND"):
+def check_visible(caller: Caller, project: PlannedProject | None, code: str = "REVIEW_NOT_FOUND") -> PlannedProject:
     if project is None or not can_see(caller, project):
         raise NotFound(code, "评审或项目不存在，或无权查看")
+    return project
+
+
+def review_not_found() -> NotFound:
+    return NotFound("REVIEW_NOT_FOUND", "评审或项目不存在，或无权查看")
 
 
 # --- submission and filing (Art 12) -------------------------------------------------------------
 
 
-def check_one_open_review(history):
+def check_one_open_review(history: list[Review]) -> None:
     """Art 12: a project has one review under way at a time."""
     for earlier in history:
         if earlier.status == ReviewStatus.UNDER_REVIEW.value:
@@ -172,7 +197,7 @@ def check_one_open_review(history):
             )
 
 
-def check_not_already_reviewed(history):
+def check_not_already_reviewed(history: list[Review]) -> None:
     """Art 12: a passed review or a filing lets the project proceed; only a failed one is redone."""
     for earlier in history:
         if earlier.status in (ReviewStatus.PASSED.value, ReviewStatus.FILED.value):
@@ -181,14 +206,14 @@ def check_not_already_reviewed(history):
             )
 
 
-def route_for_budget(budget, rules: ReviewRules):
+def route_for_budget(budget: Decimal, rules: ReviewRules) -> ReviewRoute:
     """Art 12: a budget at or above the threshold goes to an expert panel, below it to the center."""
     if budget >= rules.expert_panel_threshold:
         return ReviewRoute.EXPERT_PANEL
     return ReviewRoute.CENTER_OPINION
 
 
-def check_filing_allowed(project, rules: ReviewRules):
+def check_filing_allowed(project: PlannedProject, rules: ReviewRules) -> None:
     """Art 12 Decision: filing only for an estimate strictly below the threshold ("以内") and a
     project that needs no construction plan."""
     if project.estimated_investment >= rules.filing_threshold or project.requires_construction_plan:
@@ -200,19 +225,27 @@ def check_filing_allowed(project, rules: ReviewRules):
         )
 
 
-def _check_may_apply(project, history, caller):
-    check_in_plan(project)
-    check_owner(caller, project)
+def _check_may_apply(project: PlannedProject | None, history: list[Review], caller: Caller) -> PlannedProject:
+    planned = check_in_plan(project)
+    check_owner(caller, planned)
     check_one_open_review(history)
     check_not_already_reviewed(history)
+    return planned
 
 
-def submit_plan(project, history, plan, caller, rules, now):
+def submit_plan(
+    project: PlannedProject | None,
+    history: list[Review],
+    plan: dict[str, Any],
+    caller: Caller,
+    rules: ReviewRules,
+    now: dt.datetime,
+) -> tuple[Review, list[DomainEvent]]:
     """A new review of the project's construction plan, routed by its budget (Art 10–12)."""
-    _check_may_apply(project, history, caller)
-    return Review(
+    planned = _check_may_apply(project, history, caller)
+    review = Review(
         review_id=new_id("rev"),
-        project_id=project.project_id,
+        project_id=planned.project_id,
         route=route_for_budget(plan["budget"], rules).value,
         status=ReviewStatus.UNDER_REVIEW.value,
         budget=plan["budget"],
@@ -221,25 +254,51 @@ def submit_plan(project, history, plan, caller, rules, now):
         submitted_by=caller.org,
         submitted_at=now,
     )
+    submitted = ReviewSubmitted(
+        project_id=review.project_id,
+        actor=caller.actor,
+        review_id=review.review_id,
+        route=review.route,
+        budget=review.budget,
+    )
+    return review, [submitted]
 
 
-def file_project(project, history, caller, rules, now):
+def file_project(
+    project: PlannedProject | None,
+    history: list[Review],
+    caller: Caller,
+    rules: ReviewRules,
+    now: dt.datetime,
+) -> tuple[Review, list[DomainEvent]]:
     """A filing (备案): recorded, not reviewed (Art 12)."""
-    _check_may_apply(project, history, caller)
-    check_filing_allowed(project, rules)
-    return Review(
+    planned = _check_may_apply(project, history, caller)
+    check_filing_allowed(planned, rules)
+    review = Review(
         review_id=new_id("rev"),
-        project_id=project.project_id,
+        project_id=planned.project_id,
         route=ReviewRoute.FILING.value,
         status=ReviewStatus.FILED.value,
-        budget=project.estimated_investment,
-        title=project.name,
+        budget=planned.estimated_investment,
+        title=planned.name,
         document_ref=None,
         submitted_by=caller.org,
         submitted_at=now,
         opinion="投资概算低于备案限额且无需编制建设方案，予以备案（第十二条）",
         concluded_by=caller.org,
         concluded_at=now,
+    )
+    return review, [_conclusion_event(review, caller)]
+
+
+def _conclusion_event(review: Review, caller: Caller) -> DomainEvent:
+    """``review.passed``, ``review.failed`` or ``review.filed``: what approval waits for (Art 13)."""
+    return CONCLUSION_EVENTS[review.status](
+        project_id=review.project_id,
+        actor=caller.actor,
+        review_id=review.review_id,
+        route=review.route,
+        opinion=review.opinion or "",
     )
 
 
@@ -260,7 +319,7 @@ _ACTION_NAMES = {
 }
 
 
-def _transition(review, action):
+def _transition(review: Review, action: str) -> ReviewStatus:
     """Art 12: experts sit and the conclusion is given only while the review is under way."""
     target = REVIEW_TRANSITIONS.get((ReviewStatus(review.status), action))
     if target is None:
@@ -271,7 +330,7 @@ def _transition(review, action):
     return target
 
 
-def check_expert_panel(review):
+def check_expert_panel(review: Review) -> None:
     """Art 12: experts are assigned to a review that goes to an expert panel."""
     if review.route != ReviewRoute.EXPERT_PANEL.value:
         raise Conflict(
@@ -279,13 +338,13 @@ def check_expert_panel(review):
         )
 
 
-def check_panel_not_assigned(review):
+def check_panel_not_assigned(review: Review) -> None:
     """Art 12: a review has one panel; the opinions it gives are the ones the conclusion rests on."""
     if review.experts:
         raise Conflict("PANEL_ALREADY_ASSIGNED", f"评审 {review.review_id} 已指派专家组（第十二条）")
 
 
-def check_panel_size(experts, rules: ReviewRules):
+def check_panel_size(experts: list[Expert], rules: ReviewRules) -> None:
     """Art 12: an expert panel has at least the minimum number of distinct experts."""
     if len({e.expert_id for e in experts}) < rules.panel_min_experts:
         raise RuleViolation(
@@ -293,7 +352,7 @@ def check_panel_size(experts, rules: ReviewRules):
         )
 
 
-def check_expert_levels(experts, rules: ReviewRules):
+def check_expert_levels(experts: list[Expert], rules: ReviewRules) -> None:
     """Art 12: every panel expert is from the pool at city level or above."""
     low = [e.name for e in experts if e.level not in rules.panel_expert_levels]
     if low:
@@ -305,7 +364,7 @@ def check_expert_levels(experts, rules: ReviewRules):
         )
 
 
-def check_expert_conflict(experts, project):
+def check_expert_conflict(experts: list[Expert], project: PlannedProject) -> None:
     """Art 12 Decision: no expert employed by the applying unit sits on its panel. For a unified
     project the data center applies on the unit's behalf, so neither may be the employer."""
     applicants = {project.unit, project_owner(project)}
@@ -318,7 +377,9 @@ def check_expert_conflict(experts, project):
         )
 
 
-def assign_panel(review, experts, project, rules):
+def assign_panel(
+    review: Review, experts: list[Expert], project: PlannedProject, rules: ReviewRules, caller: Caller
+) -> list[DomainEvent]:
     """Art 12: seat the panel of an expert-panel review under way."""
     _transition(review, "assign_experts")
     check_expert_panel(review)
@@ -330,10 +391,10 @@ def assign_panel(review, experts, project, rules):
     review.experts = [
         PanelSeat(review_id=review.review_id, expert_id=e.expert_id, position=i) for i, e in enumerate(distinct)
     ]
-    return review
+    return []
 
 
-def check_on_panel(review, expert_id):
+def check_on_panel(review: Review, expert_id: str) -> PanelSeat:
     """Art 12: only an expert assigned to the panel gives an opinion on it, once."""
     seat = next((s for s in review.experts if s.expert_id == expert_id), None)
     if seat is None:
@@ -343,15 +404,16 @@ def check_on_panel(review, expert_id):
     return seat
 
 
-def record_opinion(review, expert_id, verdict, opinion):
+def record_opinion(review: Review, expert_id: str, verdict: str, opinion: str, caller: Caller) -> list[DomainEvent]:
+    """Art 12: an assigned expert's opinion on the plan."""
     _transition(review, "record_opinion")
     seat = check_on_panel(review, expert_id)
     seat.verdict = verdict
     seat.opinion = opinion
-    return seat
+    return []
 
 
-def check_panel_complete(review):
+def check_panel_complete(review: Review) -> None:
     """Art 12: a panel is concluded only after every assigned expert's opinion is in."""
     if review.route != ReviewRoute.EXPERT_PANEL.value:
         return
@@ -365,7 +427,7 @@ def check_panel_complete(review):
         )
 
 
-def conclude(review, verdict, opinion, caller, now):
+def conclude(review: Review, verdict: str, opinion: str, caller: Caller, now: dt.datetime) -> list[DomainEvent]:
     """Art 12: the data center concludes a review as passed or failed, a panel once it is complete."""
     target = _transition(review, verdict)
     check_panel_complete(review)
@@ -373,4 +435,4 @@ def conclude(review, verdict, opinion, caller, now):
     review.opinion = opinion
     review.concluded_by = caller.org
     review.concluded_at = now
-    return review
+    return [_conclusion_event(review, caller)]

@@ -3,10 +3,18 @@
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
-from nxshared.validation import MoneyField
+from nxshared.validation import Code, MoneyField
 from review.domain import CONCLUSIONS, EXPERT_VERDICTS, ExpertLevel
 
 REQUIRED_TEXT = {"validate": validate.Length(min=1), "required": True}
+
+
+class ProjectRef(Schema):
+    project_id = Code(required=True)
+
+
+class ReviewRef(Schema):
+    review_id = Code(required=True)
 
 
 class PlanIn(Schema):
@@ -20,6 +28,10 @@ class PlanIn(Schema):
             raise MarshmallowError({"budget": ["预算须大于零"]})
 
 
+class SubmissionIn(ProjectRef):
+    plan = fields.Nested(PlanIn, required=True)
+
+
 class ExpertIn(Schema):
     name = fields.String(**REQUIRED_TEXT)
     level = fields.String(required=True, validate=validate.OneOf([level.value for level in ExpertLevel]))
@@ -27,17 +39,17 @@ class ExpertIn(Schema):
     employer = fields.String(**REQUIRED_TEXT)
 
 
-class PanelIn(Schema):
+class PanelIn(ReviewRef):
     expert_ids = fields.List(fields.String(**REQUIRED_TEXT), required=True, validate=validate.Length(min=1))
 
 
-class OpinionIn(Schema):
+class OpinionIn(ReviewRef):
     expert_id = fields.String(**REQUIRED_TEXT)
     verdict = fields.String(required=True, validate=validate.OneOf(EXPERT_VERDICTS))
     opinion = fields.String(**REQUIRED_TEXT)
 
 
-class ConclusionIn(Schema):
+class ConclusionIn(ReviewRef):
     verdict = fields.String(required=True, validate=validate.OneOf(CONCLUSIONS))
     opinion = fields.String(**REQUIRED_TEXT)
 

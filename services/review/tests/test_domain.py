@@ -36,7 +36,13 @@ def plan(budget="2500000.00"):
 
 
 def submit(budget="2500000.00", history=(), caller=EDU, **project_overrides):
-    return domain.submit_plan(project(**project_overrides), list(history), plan(budget), caller, RULES, NOW)
+    review, _ = domain.submit_plan(project(**project_overrides), list(history), plan(budget), caller, RULES, NOW)
+    return review
+
+
+def file(project_, history=(), caller=EDU):
+    review, _ = domain.file_project(project_, list(history), caller, RULES, NOW)
+    return review
 
 
 def expert(n, level="city", employer="univ:nju"):
@@ -46,7 +52,7 @@ def expert(n, level="city", employer="univ:nju"):
 def panel_review(experts=3):
     review = submit()
     if experts:
-        domain.assign_panel(review, [expert(n) for n in range(experts)], project(), RULES)
+        domain.assign_panel(review, [expert(n) for n in range(experts)], project(), RULES, CENTER)
     return review
 
 
@@ -91,7 +97,7 @@ def test_unknown_project_is_not_in_plan_and_the_message_says_retry():
 
 def test_filing_of_unknown_project_is_not_in_plan():
     with pytest.raises(RuleViolation) as err:
-        domain.file_project(None, [], EDU, RULES, NOW)
+        file(None)
     assert code_of(err) == "NOT_IN_ANNUAL_PLAN"
 
 
@@ -145,7 +151,7 @@ def small(estimate="299999.99", needs_plan=False):
 
 
 def test_filing_just_below_the_threshold_is_filed():
-    filed = domain.file_project(small("299999.99"), [], EDU, RULES, NOW)
+    filed = file(small("299999.99"))
     assert (filed.route, filed.status) == ("filing", "filed")
     assert filed.budget == Decimal("299999.99")
 
@@ -153,7 +159,7 @@ def test_filing_just_below_the_threshold_is_filed():
 @pytest.mark.parametrize(("estimate", "needs_plan"), [("300000.00", False), ("300000.01", False), ("1000.00", True)])
 def test_filing_refused_at_the_threshold_or_when_a_plan_is_required(estimate, needs_plan):
     with pytest.raises(RuleViolation) as err:
-        domain.file_project(small(estimate, needs_plan), [], EDU, RULES, NOW)
+        file(small(estimate, needs_plan))
     assert code_of(err) == "FILING_NOT_ALLOWED"
     assert err.value.message.endswith("（第十二条）")
 
@@ -172,7 +178,7 @@ def test_one_open_review_per_project():
         submit(history=[submit()])
     assert code_of(err) == "REVIEW_ALREADY_OPEN"
     with pytest.raises(Conflict):
-        domain.file_project(small(), [submit()], EDU, RULES, NOW)
+        file(small(), [submit()])
 
 
 @pytest.mark.parametrize("status", ["passed", "filed"])
@@ -206,14 +212,14 @@ def test_panel_too_small():
 def test_panel_counts_distinct_experts():
     review = submit()
     with pytest.raises(RuleViolation) as err:
-        domain.assign_panel(review, [expert(1), expert(1), expert(2)], project(), RULES)
+        domain.assign_panel(review, [expert(1), expert(1), expert(2)], project(), RULES, CENTER)
     assert code_of(err) == "PANEL_TOO_SMALL"
 
 
 def test_panel_expert_level_below_city_is_refused():
     review = submit()
     with pytest.raises(RuleViolation) as err:
-        domain.assign_panel(review, [expert(1), expert(2, level="county"), expert(3)], project(), RULES)
+        domain.assign_panel(review, [expert(1), expert(2, level="county"), expert(3)], project(), RULES, CENTER)
     assert code_of(err) == "EXPERT_LEVEL_TOO_LOW"
 
 
@@ -222,41 +228,41 @@ def test_expert_employed_by_the_applicant_may_not_sit(mode, employer):
     review = submit(caller=EDU if mode == "self_built" else CENTER, construction_mode=mode)
     chosen = [expert(1), expert(2), expert(3, employer=employer)]
     with pytest.raises(RuleViolation) as err:
-        domain.assign_panel(review, chosen, project(construction_mode=mode), RULES)
+        domain.assign_panel(review, chosen, project(construction_mode=mode), RULES, CENTER)
     assert code_of(err) == "EXPERT_CONFLICT"
 
 
 def test_experts_only_for_an_expert_panel_review():
     with pytest.raises(Conflict) as err:
-        domain.assign_panel(submit("1999999.99"), [expert(n) for n in range(3)], project(), RULES)
+        domain.assign_panel(submit("1999999.99"), [expert(n) for n in range(3)], project(), RULES, CENTER)
     assert code_of(err) == "NOT_EXPERT_PANEL"
 
 
 def test_panel_is_assigned_once():
     with pytest.raises(Conflict) as err:
-        domain.assign_panel(panel_review(3), [expert(n) for n in range(4, 7)], project(), RULES)
+        domain.assign_panel(panel_review(3), [expert(n) for n in range(4, 7)], project(), RULES, CENTER)
     assert code_of(err) == "PANEL_ALREADY_ASSIGNED"
 
 
 def test_only_an_assigned_expert_gives_an_opinion_once():
     review = panel_review(3)
     with pytest.raises(Conflict) as err:
-        domain.record_opinion(review, "exp-9", "pass", "同意")
+        domain.record_opinion(review, "exp-9", "pass", "同意", CENTER)
     assert code_of(err) == "EXPERT_NOT_ON_PANEL"
-    domain.record_opinion(review, "exp-0", "pass", "同意")
+    domain.record_opinion(review, "exp-0", "pass", "同意", CENTER)
     with pytest.raises(Conflict):
-        domain.record_opinion(review, "exp-0", "fail", "改主意")
+        domain.record_opinion(review, "exp-0", "fail", "改主意", CENTER)
 
 
 def test_panel_concluded_only_when_every_opinion_is_in():
     review = panel_review(3)
-    domain.record_opinion(review, "exp-0", "pass", "同意")
-    domain.record_opinion(review, "exp-1", "conditional", "补充安全方案")
+    domain.record_opinion(review, "exp-0", "pass", "同意", CENTER)
+    domain.record_opinion(review, "exp-1", "conditional", "补充安全方案", CENTER)
     with pytest.raises(RuleViolation) as err:
         domain.conclude(review, "passed", "通过", CENTER, NOW)
     assert code_of(err) == "PANEL_OPINIONS_INCOMPLETE"
     assert "exp-2" in err.value.message
-    domain.record_opinion(review, "exp-2", "pass", "同意")
+    domain.record_opinion(review, "exp-2", "pass", "同意", CENTER)
     domain.conclude(review, "passed", "通过", CENTER, NOW)
     assert (review.status, review.concluded_by) == ("passed", "data_center")
 
@@ -268,12 +274,13 @@ def test_panel_without_experts_is_not_concluded():
 
 
 def test_center_opinion_is_concluded_directly():
-    review = domain.conclude(submit("1999999.99"), "failed", "方案不完整", CENTER, NOW)
+    review = submit("1999999.99")
+    domain.conclude(review, "failed", "方案不完整", CENTER, NOW)
     assert (review.status, review.opinion) == ("failed", "方案不完整")
 
 
 def test_a_filing_or_a_concluded_review_is_not_concluded():
-    filed = domain.file_project(small(), [], EDU, RULES, NOW)
+    filed = file(small())
     for review in (filed, concluded("passed"), concluded("failed")):
         with pytest.raises(Conflict) as err:
             domain.conclude(review, "passed", "通过", CENTER, NOW)
@@ -284,6 +291,6 @@ def test_no_opinions_or_experts_once_concluded():
     review = panel_review(3)
     review.status = "failed"
     with pytest.raises(Conflict):
-        domain.record_opinion(review, "exp-0", "pass", "同意")
+        domain.record_opinion(review, "exp-0", "pass", "同意", CENTER)
     with pytest.raises(Conflict):
-        domain.assign_panel(concluded("passed"), [expert(n) for n in range(3)], project(), RULES)
+        domain.assign_panel(concluded("passed"), [expert(n) for n in range(3)], project(), RULES, CENTER)

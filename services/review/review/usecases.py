@@ -1,0 +1,142 @@
+"""Review's use cases: load through ``uow.repo``, let the domain decide, record what it caused.
+
+Each function runs inside one open unit of work (``nxshared.core.uow``): the entrypoint opens it,
+the fake in the tests stands in for it. An aggregate that is changed is loaded with its
+``locked_…`` method. Input arrives already validated; ``caller`` is the authenticated caller.
+Reads take only the repository, since they change nothing.
+"""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Protocol, TypeAlias
+
+from nxshared.core.caller import Caller
+from nxshared.core.errors import NotFound
+from nxshared.core.events import Event
+from nxshared.core.uow import UnitOfWork
+from review import domain
+from review.domain import Expert, PlannedProject, Review, ReviewRules
+
+
+class ReviewRepository(Protocol):
+    def planned_project(self, project_id: str) -> PlannedProject | None: ...
+    def locked_planned_project(self, project_id: str) -> PlannedProject | None: ...
+    def save_project(self, project: PlannedProject) -> None: ...
+    def review(self, review_id: str) -> Review | None: ...
+    def locked_review(self, review_id: str) -> Review | None: ...
+    def reviews_of(self, project_id: str) -> list[Review]: ...
+    def add_review(self, review: Review) -> None: ...
+    def expert(self, expert_id: str) -> Expert | None: ...
+    def add_expert(self, expert: Expert) -> None: ...
+
+
+Uow: TypeAlias = UnitOfWork[ReviewRepository]
+
+
+# --- what planning tells us (Art 10) ------------------------------------------------------------
+
+
+def record_planned(uow: Uow, evt: Event) -> None:
+    """``project.planned``: the project may now be reviewed (Art 10); applied once per event."""
+    if not uow.first_time(evt):
+        return
+    data = evt.data
+    uow.repo.save_project(
+        PlannedProject(
+            project_id=str(evt.project_id),
+            name=data["name"],
+            unit=data["unit"],
+            construction_mode=data["construction_mode"],
+            estimated_investment=Decimal(data["estimated_investment"]),
+            requires_construction_plan=data["requires_construction_plan"],
+            classified=data["classified"],
+            custom_software=data["custom_software"],
+        )
+    )
+
+
+# --- submission and filing (Art 10–12) ----------------------------------------------------------
+
+
+def submit_construction_plan(
+    uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str, plan: dict[str, Any]
+) -> Review:
+    project = uow.repo.locked_planned_project(project_id)
+    review, events = domain.submit_plan(project, uow.repo.reviews_of(project_id), plan, caller, rules, now)
+    uow.repo.add_review(review)
+    uow.emit(*events)
+    return review
+
+
+def request_filing(uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str) -> Review:
+    project = uow.repo.locked_planned_project(project_id)
+    review, events = domain.file_project(project, uow.repo.reviews_of(project_id), caller, rules, now)
+    uow.repo.add_review(review)
+    uow.emit(*events)
+    return review
+
+
+# --- the expert pool and the review (Art 12) ----------------------------------------------------
+
+
+def register_expert(uow: Uow, name: str, level: str, field: str, employer: str) -> Expert:
+    expert = domain.new_expert(name, level, field, employer)
+    uow.repo.add_expert(expert)
+    return expert
+
+
+def assign_experts(uow: Uow, caller: Caller, rules: ReviewRules, review_id: str, expert_ids: list[str]) -> Review:
+    review = _open_review(uow, review_id)
+    chosen = [_expert(uow, expert_id) for expert_id in expert_ids]
+    project = _project_of(uow, review)
+    uow.emit(*domain.assign_panel(review, chosen, project, rules, caller))
+    return review
+
+
+def record_expert_opinion(
+    uow: Uow, caller: Caller, review_id: str, expert_id: str, verdict: str, opinion: str
+) -> Review:
+    review = _open_review(uow, review_id)
+    uow.emit(*domain.record_opinion(review, expert_id, verdict, opinion, caller))
+    return review
+
+
+def conclude_review(uow: Uow, caller: Caller, now: dt.datetime, review_id: str, verdict: str, opinion: str) -> Review:
+    review = _open_review(uow, review_id)
+    uow.emit(*domain.conclude(review, verdict, opinion, caller, now))
+    return review
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def get_review(repo: ReviewRepository, caller: Caller, review_id: str) -> Review:
+    review = repo.review(review_id)
+    if review is None:
+        raise domain.review_not_found()
+    domain.check_visible(caller, repo.planned_project(review.project_id))
+    return review
+
+
+def list_reviews(repo: ReviewRepository, caller: Caller, project_id: str) -> list[Review]:
+    """Every review of the project, oldest first: the history survives a failed review."""
+    domain.check_visible(caller, repo.planned_project(project_id), "PROJECT_NOT_FOUND")
+    return repo.reviews_of(project_id)
+
+
+def _open_review(uow: Uow, review_id: str) -> Review:
+    found = uow.repo.locked_review(review_id)
+    if found is None:
+        raise domain.review_not_found()
+    return found
+
+
+def _project_of(uow: Uow, review: Review) -> PlannedProject:
+    return domain.check_in_plan(uow.repo.planned_project(review.project_id))
+
+
+def _expert(uow: Uow, expert_id: str) -> Expert:
+    found = uow.repo.expert(expert_id)
+    if found is None:
+        raise NotFound("EXPERT_NOT_FOUND", f"专家库中没有专家 {expert_id}")
+    return found

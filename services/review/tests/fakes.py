@@ -1,0 +1,36 @@
+"""An in-memory stand-in for ``review.repository.SqlRepository``, for the use-case tests."""
+
+from review.domain import Expert, PlannedProject, Review
+
+
+class FakeRepository:
+    def __init__(self) -> None:
+        self.projects: dict[str, PlannedProject] = {}
+        self.reviews: dict[str, Review] = {}
+        self.experts: dict[str, Expert] = {}
+
+    def planned_project(self, project_id: str) -> PlannedProject | None:
+        return self.projects.get(project_id)
+
+    locked_planned_project = planned_project
+
+    def save_project(self, project: PlannedProject) -> None:
+        self.projects[project.project_id] = project
+
+    def review(self, review_id: str) -> Review | None:
+        return self.reviews.get(review_id)
+
+    locked_review = review
+
+    def reviews_of(self, project_id: str) -> list[Review]:
+        mine = [r for r in self.reviews.values() if r.project_id == project_id]
+        return sorted(mine, key=lambda r: (r.submitted_at, r.review_id))
+
+    def add_review(self, review: Review) -> None:
+        self.reviews[review.review_id] = review
+
+    def expert(self, expert_id: str) -> Expert | None:
+        return self.experts.get(expert_id)
+
+    def add_expert(self, expert: Expert) -> None:
+        self.experts[expert.expert_id] = expert
