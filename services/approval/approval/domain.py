@@ -23,11 +23,15 @@ planning's, in whatever order they arrive. The decisions taken here:
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
+from approval.events import ApprovalApplied, ApprovalGranted, ApprovalRejected
 from nxshared.core.caller import Caller, check_project_owner, project_owner
-from nxshared.core.errors import Conflict, NotFound, RuleViolation
+from nxshared.core.errors import Conflict, NotFound, RuleViolation, ValidationError
+from nxshared.core.events import Event
 
 
 class ApprovalState(StrEnum):
@@ -56,7 +60,7 @@ class ReviewOutcome(StrEnum):
     FAILED = "failed"
 
 
-TRANSITIONS = {
+TRANSITIONS: dict[tuple[ApprovalState | None, Action], ApprovalState] = {
     (None, Action.APPLY): ApprovalState.AWAITING_REVIEW,
     (ApprovalState.REJECTED, Action.APPLY): ApprovalState.AWAITING_REVIEW,
     (ApprovalState.AWAITING_REVIEW, Action.REVIEW_PASSED): ApprovalState.READY,
@@ -78,7 +82,7 @@ class ApprovalRules:
     approval_no_format: str
 
     @classmethod
-    def from_settings(cls, approval_no_format):
+    def from_settings(cls, approval_no_format: str) -> "ApprovalRules":
         try:
             first, second = (approval_no_format.format(year=2000, seq=seq) for seq in (1, 2))
         except (KeyError, IndexError, ValueError, AttributeError):
@@ -138,11 +142,11 @@ class ApprovalCounter:
     last_seq: int = 0
 
 
-def new_id(prefix):
+def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def _transition(application, action):
+def _transition(application: Application | None, action: Action) -> ApprovalState:
     current = ApprovalState(application.status) if application else None
     target = TRANSITIONS.get((current, action))
     if target is None:
@@ -153,7 +157,14 @@ def _transition(application, action):
 # --- what approval learns from events ------------------------------------------------------
 
 
-def learn_planned(project, data):
+def project_of(evt: Event) -> str:
+    """The project an event is about; approval consumes only project events."""
+    if not evt.project_id:
+        raise ValidationError("MALFORMED_EVENT", f"事件 {evt.event_type} 缺少 project_id")
+    return evt.project_id
+
+
+def learn_planned(project: Project, data: Mapping[str, Any]) -> Project:
     """Art 10: planning's ``project.planned`` puts the project in the annual or supplementary plan."""
     project.planned = True
     project.name = data.get("name") or ""
@@ -165,7 +176,7 @@ def learn_planned(project, data):
     return project
 
 
-def concluded_review(event_type, project_id, data, occurred_at):
+def concluded_review(event_type: str, project_id: str, data: Mapping[str, Any], occurred_at: str) -> ConcludedReview:
     return ConcludedReview(
         review_id=data["review_id"],
         project_id=project_id,
@@ -176,13 +187,15 @@ def concluded_review(event_type, project_id, data, occurred_at):
     )
 
 
-def latest_passing_review(reviews):
+def latest_passing_review(reviews: Iterable[ConcludedReview]) -> ConcludedReview | None:
     """The passing review (passed or filed) concluded last, or None; failed reviews never count."""
     passing = [r for r in reviews if r.outcome in PASSING_OUTCOMES]
     return max(passing, key=lambda r: (dt.datetime.fromisoformat(r.concluded_at), r.review_id), default=None)
 
 
-def take_reviews_into_account(application, reviews):
+def take_reviews_into_account(
+    application: Application | None, reviews: Iterable[ConcludedReview]
+) -> Application | None:
     """Art 13: an open application is ready once a passing review of its project is known, and relies
     on the latest one. A failed review changes nothing (see the module docstring)."""
     basis = latest_passing_review(reviews)
@@ -196,7 +209,7 @@ def take_reviews_into_account(application, reviews):
 # --- who may do what ------------------------------------------------------------------------
 
 
-def check_in_plan(project):
+def check_in_plan(project: Project | None) -> Project:
     """Art 10: only a project in the annual or supplementary plan may apply for approval. This service
     knows that only from planning's ``project.planned`` event, which may still be on its way."""
     if project is None or not project.planned:
@@ -206,29 +219,31 @@ def check_in_plan(project):
             "如计划刚刚批准，请稍后重试（第十条）",
             "Art 10",
         )
+    return project
 
 
-def check_owner(caller: Caller, project):
+def check_owner(caller: Caller, project: Project) -> None:
     """Art 4, 11: the unit applies for its self-built project, ``data_center`` for a unified one."""
     check_project_owner(caller, project, "申请立项")
 
 
-def can_see(caller: Caller, project):
+def can_see(caller: Caller, project: Project) -> bool:
     """A unit sees only its own projects; bureaus see all."""
     return not caller.is_unit or caller.org in (project.unit, project_owner(project))
 
 
-def check_visible(caller, project):
+def check_visible(caller: Caller, project: Project | None) -> None:
     if project is None or not project.planned or not can_see(caller, project):
         raise NotFound("PROJECT_NOT_FOUND", "项目不存在或无权查看")
 
 
-def check_applied(application):
+def check_applied(application: Application | None) -> Application:
     if application is None:
         raise NotFound("APPROVAL_NOT_FOUND", "该项目尚未申请立项")
+    return application
 
 
-def check_one_open_application(latest):
+def check_one_open_application(latest: Application | None) -> None:
     """A project has at most one open application, and none once approved (Art 13)."""
     if latest is None or latest.status == ApprovalState.REJECTED.value:
         return
@@ -237,29 +252,38 @@ def check_one_open_application(latest):
     raise Conflict("APPLICATION_ALREADY_OPEN", f"项目已有待办的立项申请（{latest.status}），不能重复申请（第十三条）")
 
 
-def check_open(application):
+def check_open(application: Application | None) -> Application:
     """Only an open application can be decided, and only once."""
     if application is None:
         raise Conflict("NO_OPEN_APPLICATION", "该项目没有待审批的立项申请")
     if application.status not in OPEN_STATES:
         raise Conflict("APPROVAL_ALREADY_DECIDED", f"该立项申请已办结（{application.status}），不能再次审批")
+    return application
 
 
-def check_review_passed(application):
+def check_review_passed(application: Application) -> str:
     """Art 13: the DRC grants only on the basis of a passed (or filed) technical review, received as
-    the review service's event."""
-    if application.status == ApprovalState.AWAITING_REVIEW.value:
+    the review service's event; returns that review's id."""
+    if application.status == ApprovalState.AWAITING_REVIEW.value or application.review_id is None:
         raise RuleViolation(
             "REVIEW_NOT_PASSED", "尚未收到该项目技术评审通过（或备案）的通知，不能批准立项（第十三条）", "Art 13"
         )
+    return application.review_id
 
 
-# --- use cases ------------------------------------------------------------------------------
+# --- decisions, and the events they cause ----------------------------------------------------
 
 
-def apply(project, latest, reviews, approval_type, caller, now):
+def apply(
+    project: Project | None,
+    latest: Application | None,
+    reviews: Iterable[ConcludedReview],
+    approval_type: str,
+    caller: Caller,
+    now: dt.datetime,
+) -> tuple[Application, ApprovalApplied]:
     """A new application, ready at once if a passing review is already known (Art 10, 11, 13)."""
-    check_in_plan(project)
+    project = check_in_plan(project)
     check_owner(caller, project)
     check_one_open_application(latest)
     application = Application(
@@ -270,31 +294,58 @@ def apply(project, latest, reviews, approval_type, caller, now):
         applied_at=now,
         status=_transition(latest, Action.APPLY).value,
     )
-    return take_reviews_into_account(application, reviews)
+    take_reviews_into_account(application, reviews)
+    applied = ApprovalApplied(
+        project_id=project.project_id,
+        actor=caller.actor,
+        approval_type=application.approval_type,
+        status=application.status,
+    )
+    return application, applied
 
 
-def issue_approval_no(counter, rules):
+def issue_approval_no(counter: ApprovalCounter, rules: ApprovalRules) -> str:
     """Art 13: the next number of the counter's year."""
     counter.last_seq += 1
     return rules.approval_no_format.format(year=counter.year, seq=counter.last_seq)
 
 
-def grant(application, counter, rules, opinion, caller, now):
-    check_open(application)
-    check_review_passed(application)
+def grant(
+    application: Application | None,
+    counter: ApprovalCounter,
+    rules: ApprovalRules,
+    opinion: str,
+    caller: Caller,
+    now: dt.datetime,
+) -> tuple[Application, ApprovalGranted]:
+    """Art 13: the DRC approves a ready application under the next approval number of the year."""
+    application = check_open(application)
+    review_id = check_review_passed(application)
     application.status = _transition(application, Action.GRANT).value
-    application.approval_no = issue_approval_no(counter, rules)
-    return _decided(application, opinion, caller, now)
+    application.approval_no = approval_no = issue_approval_no(counter, rules)
+    _decided(application, opinion, caller, now)
+    granted = ApprovalGranted(
+        project_id=application.project_id,
+        actor=caller.actor,
+        approval_no=approval_no,
+        approval_type=application.approval_type,
+        review_id=review_id,
+        opinion=opinion,
+    )
+    return application, granted
 
 
-def reject(application, opinion, caller, now):
-    check_open(application)
+def reject(
+    application: Application | None, opinion: str, caller: Caller, now: dt.datetime
+) -> tuple[Application, ApprovalRejected]:
+    """The DRC refuses an open application, with or without a review (see the module docstring)."""
+    application = check_open(application)
     application.status = _transition(application, Action.REJECT).value
-    return _decided(application, opinion, caller, now)
+    _decided(application, opinion, caller, now)
+    return application, ApprovalRejected(project_id=application.project_id, actor=caller.actor, opinion=opinion)
 
 
-def _decided(application, opinion, caller, now):
+def _decided(application: Application, opinion: str, caller: Caller, now: dt.datetime) -> None:
     application.opinion = opinion
     application.decided_by = caller.org
     application.decided_at = now
-    return application

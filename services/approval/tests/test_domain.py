@@ -32,11 +32,16 @@ def review(outcome, review_id="rev-1", at="2027-03-01T10:00:00+00:00"):
 
 
 def apply(reviews=(), latest=None, caller=UNIT, project=None):
-    return domain.apply(project or planned(), latest, list(reviews), "approve", caller, NOW)
+    application, _ = domain.apply(project or planned(), latest, list(reviews), "approve", caller, NOW)
+    return application
 
 
 def granted(application, counter=None):
-    return domain.grant(application, counter or domain.ApprovalCounter(2027), RULES, "同意立项", DRC, NOW)
+    return domain.grant(application, counter or domain.ApprovalCounter(2027), RULES, "同意立项", DRC, NOW)[0]
+
+
+def rejected(application, opinion="不予立项"):
+    return domain.reject(application, opinion, DRC, NOW)[0]
 
 
 # --- Art 10: only planned projects --------------------------------------------------------------
@@ -153,17 +158,17 @@ def test_grant_without_an_application_is_a_conflict():
         granted(None)
 
 
-@pytest.mark.parametrize("decide", [granted, lambda a: domain.reject(a, "不予立项", DRC, NOW)])
+@pytest.mark.parametrize("decide", [granted, rejected])
 def test_a_decided_application_is_not_decided_again(decide):
     application = decide(apply([review("passed")]))
     with pytest.raises(Conflict, match="APPROVAL_ALREADY_DECIDED"):
         granted(application)
     with pytest.raises(Conflict, match="APPROVAL_ALREADY_DECIDED"):
-        domain.reject(application, "不予立项", DRC, NOW)
+        rejected(application)
 
 
 def test_drc_may_reject_before_the_review():
-    application = domain.reject(apply(), "不符合产业政策", DRC, NOW)
+    application = rejected(apply(), "不符合产业政策")
     assert (application.status, application.opinion) == ("rejected", "不符合产业政策")
 
 
@@ -182,11 +187,11 @@ def test_a_granted_project_is_not_applied_for_again():
 
 
 def test_after_a_rejection_the_owner_applies_again_as_a_new_application():
-    rejected = domain.reject(apply([review("passed")]), "材料不全", DRC, NOW)
-    again = apply([review("passed")], latest=rejected)
-    assert again.application_id != rejected.application_id
+    first = rejected(apply([review("passed")]), "材料不全")
+    again = apply([review("passed")], latest=first)
+    assert again.application_id != first.application_id
     assert again.status == "ready"
-    assert rejected.status == "rejected"
+    assert first.status == "rejected"
 
 
 # --- visibility and settings ----------------------------------------------------------------------

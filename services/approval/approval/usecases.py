@@ -1,0 +1,102 @@
+"""Approval's use cases, one function each: load through ``uow.repo``, let the domain decide, keep the
+result, and ``uow.emit`` the events the decision caused. The entrypoints in ``approval.service`` only
+decode, authorize, open the unit of work and dump; the tests drive these with a fake unit of work.
+
+Every change to a project's approval first takes the project's lock (``locked_project``), so that a
+call and an event about the same project never interleave (see ``approval.repository``).
+"""
+
+import datetime as dt
+from typing import Protocol
+
+from approval import domain
+from approval.domain import Application, ApprovalCounter, ConcludedReview, Project
+from nxshared.core.caller import Caller
+from nxshared.core.events import Event
+from nxshared.core.uow import UnitOfWork
+
+
+class Repository(Protocol):
+    def locked_project(self, project_id: str) -> Project:
+        """The project, created (not planned) if unknown, locked until the unit of work ends."""
+
+    def project(self, project_id: str) -> Project | None: ...
+
+    def locked_counter(self, year: int) -> ApprovalCounter:
+        """The year's approval-number counter, created if absent, locked until the unit of work ends."""
+
+    def latest_application(self, project_id: str) -> Application | None: ...
+
+    def reviews(self, project_id: str) -> list[ConcludedReview]: ...
+
+    def record_review(self, review: ConcludedReview) -> None: ...
+
+    def add(self, application: Application) -> None: ...
+
+
+class Reading(Protocol):
+    @property
+    def repo(self) -> Repository: ...
+
+
+# --- what the owner and the DRC ask (Art 10, 13) -------------------------------------------------
+
+
+def apply(
+    uow: UnitOfWork[Repository], project_id: str, approval_type: str, caller: Caller, now: dt.datetime
+) -> Application:
+    project = uow.repo.locked_project(project_id)
+    latest = uow.repo.latest_application(project_id)
+    application, applied = domain.apply(project, latest, uow.repo.reviews(project_id), approval_type, caller, now)
+    uow.repo.add(application)
+    uow.emit(applied)
+    return application
+
+
+def grant(
+    uow: UnitOfWork[Repository],
+    project_id: str,
+    opinion: str,
+    caller: Caller,
+    rules: domain.ApprovalRules,
+    year: int,
+    now: dt.datetime,
+) -> Application:
+    """Art 13: ``year`` is the year whose approval numbers the grant draws from."""
+    uow.repo.locked_project(project_id)
+    application = uow.repo.latest_application(project_id)
+    counter = uow.repo.locked_counter(year)
+    granted, event = domain.grant(application, counter, rules, opinion, caller, now)
+    uow.emit(event)
+    return granted
+
+
+def reject(uow: UnitOfWork[Repository], project_id: str, opinion: str, caller: Caller, now: dt.datetime) -> Application:
+    uow.repo.locked_project(project_id)
+    rejected, event = domain.reject(uow.repo.latest_application(project_id), opinion, caller, now)
+    uow.emit(event)
+    return rejected
+
+
+def get(uow: Reading, project_id: str, caller: Caller) -> Application:
+    domain.check_visible(caller, uow.repo.project(project_id))
+    return domain.check_applied(uow.repo.latest_application(project_id))
+
+
+# --- what approval learns from planning and review ------------------------------------------------
+
+
+def on_project_planned(uow: UnitOfWork[Repository], evt: Event) -> None:
+    """Art 10: the project is in the annual or supplementary plan."""
+    if uow.first_time(evt):
+        domain.learn_planned(uow.repo.locked_project(domain.project_of(evt)), evt.data)
+
+
+def on_review_concluded(uow: UnitOfWork[Repository], evt: Event) -> None:
+    """Art 13: record the review; a passing one makes the project's open application ready."""
+    if not uow.first_time(evt):
+        return
+    project_id = domain.project_of(evt)
+    uow.repo.locked_project(project_id)
+    uow.repo.record_review(domain.concluded_review(evt.event_type, project_id, evt.data, evt.occurred_at))
+    domain.take_reviews_into_account(uow.repo.latest_application(project_id), uow.repo.reviews(project_id))
