@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from nxshared.discovery import installed_service, installed_services  # noqa: E402
 from nxshared.settings import apply_overrides, load_settings  # noqa: E402
+from nxshared.topology import queue_type_setting  # noqa: E402
 
 FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 30.0
@@ -62,7 +63,7 @@ def deploy_topology():
 
     from nxshared.topology import deploy_installed
 
-    config = apply_overrides({"AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/", "EVENT_QUEUE_TYPE": "classic"})
+    config = {**queue_type_setting(), **apply_overrides({"AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/"})}
     try:
         with Connection(config["AMQP_URI"], connect_timeout=5) as conn:
             conn.ensure_connection(max_retries=3)
@@ -91,7 +92,7 @@ def command(name):
 
 def settings_digest(name):
     """What the service would run with from this environment: ``up`` compares it with the running one."""
-    text = json.dumps(load_settings(service_dir(name)), sort_keys=True, default=str)
+    text = json.dumps({**queue_type_setting(), **load_settings(service_dir(name))}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

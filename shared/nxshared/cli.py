@@ -7,7 +7,7 @@
     nx dead-letters [--replay QUEUE]              count parked events, or send a queue's back for retry
     nx demo                                       drive a sample project as far as the services go
 
-Broker: ``AMQP_URI``; token secret: ``NX_AUTH_SECRET`` (both default to the services' defaults).
+Broker: ``AMQP_URI``; token secret: ``NX_AUTH_SECRET``, else the local secrets file the services share.
 """
 
 import argparse
@@ -18,7 +18,6 @@ import sys
 import nxshared  # noqa: F401  (silences eventlet's import-time warning)
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
-DEFAULT_SECRET = "change-me-in-production-at-least-32-bytes"
 
 
 def amqp_uri():
@@ -26,7 +25,9 @@ def amqp_uri():
 
 
 def secret():
-    return os.environ.get("NX_AUTH_SECRET", DEFAULT_SECRET)
+    from nxshared.secrets import auth_secret
+
+    return auth_secret(os.environ.get("NX_AUTH_SECRET"))
 
 
 def token(org, sub="operator"):
@@ -89,10 +90,10 @@ def cmd_timeline(args):
 def cmd_deploy(args):
     from kombu import Connection
 
-    from nxshared.topology import deploy_installed
+    from nxshared.topology import deploy_installed, queue_type_setting
 
     with Connection(amqp_uri()) as conn:
-        declared = deploy_installed(conn)
+        declared = deploy_installed(conn, queue_type_setting())
     for sub in declared:
         print(f"declared {sub.queue_name} (+ retry and .dead queues) for {sub.describe()}")
 

@@ -88,8 +88,8 @@ class ReliableEventHandler(Consumer):
         config = self.container.config
         self.subscription = Subscription(self.container.service_name, self.method_name, self.bindings)
         self.queue = work_queue(self.subscription, config)
-        self.retry_queues = [retry_queue(self.subscription, delay) for delay in retry_delays(config)]
-        self.dead_queue = dead_queue(self.subscription)
+        self.retry_queues = [retry_queue(self.subscription, delay, config) for delay in retry_delays(config)]
+        self.dead_queue = dead_queue(self.subscription, config)
         self.max_attempts = len(self.retry_queues) + 1
         self.publisher = publisher_for(config["AMQP_URI"])
         self.metrics = registry_for(self.container)

@@ -21,6 +21,7 @@ from nameko.cli.run import run  # noqa: E402
 
 from nxshared.db import migrate  # noqa: E402
 from nxshared.settings import load_settings  # noqa: E402
+from nxshared.topology import queue_type_setting  # noqa: E402
 
 
 def load_service_class(path):
@@ -33,14 +34,12 @@ def main(argv=None):
     if len(argv) != 1:
         raise SystemExit("usage: python -m nxshared.runner <service directory>")
     service_dir = Path(argv[0])
-    config = load_settings(service_dir)
+    config = {**queue_type_setting(), **load_settings(service_dir)}
     logging.basicConfig(
         level=config.get("LOG_LEVEL", "INFO"),
         format=f"%(asctime)s {config['SERVICE_NAME']} %(levelname)s %(name)s: %(message)s",
     )
     log = logging.getLogger("nxshared.runner")
-    if str(config.get("AUTH_SECRET", "")).startswith("change-me"):
-        log.warning("AUTH_SECRET is the shipped default: set NX_AUTH_SECRET before real use")
     log.info("migrating %s", config["DATABASE_URL"].split("@")[-1])
     migrate(config["DATABASE_URL"], service_dir / "migrations")
     service_cls = load_service_class(config["SERVICE_CLASS"])

@@ -5,6 +5,11 @@ Each subscriber has three durable queues: ``nx.<service>.<handler>`` (work, boun
 consumes), ``….retry.<delay>`` (one per back-off step: messages wait out that step's queue TTL, then
 dead-letter back to the work queue) and ``….dead`` (parked after the last attempt, for an operator).
 
+``EVENT_QUEUE_TYPE`` (suite-wide, ``NX_EVENT_QUEUE_TYPE``): ``classic`` durable queues by default,
+``quorum`` for a clustered broker (``x-queue-type: quorum``: replicated, always durable and never
+exclusive; the retry queues' TTL and dead-lettering work the same). Every service and ``nx deploy``
+must use the same type: RabbitMQ refuses to redeclare a queue with another type.
+
 A service declares its own queues at start; ``nx deploy`` declares those of every installed service,
 so an event published before its consumer ever started waits for it. (Without either, the outbox
 relay keeps an unroutable event unsent and tries again: nothing is dropped.)
@@ -22,6 +27,25 @@ from nxshared.catalog import REGISTRY
 
 DEFAULT_EXCHANGE = Exchange("", type="direct")
 ALL_EVENTS = "#"
+QUEUE_TYPES = ("classic", "quorum")
+QUEUE_TYPE_SETTING = "EVENT_QUEUE_TYPE"
+
+
+def queue_type_setting(environ: dict | None = None) -> dict[str, str]:
+    """The suite-wide queue type from ``NX_EVENT_QUEUE_TYPE`` (default classic), for a config that
+    does not set it (``config.yaml`` need not repeat it)."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    return {QUEUE_TYPE_SETTING: environ.get(f"NX_{QUEUE_TYPE_SETTING}", "classic")}
+
+
+def queue_arguments(config: dict | None) -> dict[str, str]:
+    """The arguments every work, retry and dead queue gets for the configured queue type."""
+    queue_type = str((config or {}).get(QUEUE_TYPE_SETTING) or "classic")
+    if queue_type not in QUEUE_TYPES:
+        raise ValueError(f"{QUEUE_TYPE_SETTING}={queue_type!r}: expected one of {', '.join(QUEUE_TYPES)}")
+    return {"x-queue-type": "quorum"} if queue_type == "quorum" else {}
 
 
 @dataclass(frozen=True)
@@ -97,10 +121,10 @@ def deploy_installed(connection: Any, config: dict | None = None) -> list[Subscr
 
 def work_queue(sub: Subscription, config: dict | None = None) -> Queue:
     bindings = [binding(get_event_exchange(src, config or {}), routing_key=key) for src, key in sub.bindings]
-    return Queue(sub.queue_name, bindings=bindings, durable=True)
+    return Queue(sub.queue_name, bindings=bindings, durable=True, queue_arguments=queue_arguments(config))
 
 
-def retry_queue(sub: Subscription, delay_ms: int) -> Queue:
+def retry_queue(sub: Subscription, delay_ms: int, config: dict | None = None) -> Queue:
     """One queue per back-off step, its TTL on the queue: every message in it waits the same time,
     so none waits behind a longer one (a per-message TTL only expires the queue's head)."""
     name = sub.retry_queue_name(delay_ms)
@@ -110,6 +134,7 @@ def retry_queue(sub: Subscription, delay_ms: int) -> Queue:
         routing_key=name,
         durable=True,
         queue_arguments={
+            **queue_arguments(config),
             "x-message-ttl": int(delay_ms),
             "x-dead-letter-exchange": "",
             "x-dead-letter-routing-key": sub.queue_name,
@@ -117,8 +142,14 @@ def retry_queue(sub: Subscription, delay_ms: int) -> Queue:
     )
 
 
-def dead_queue(sub: Subscription) -> Queue:
-    return Queue(sub.dead_queue_name, exchange=DEFAULT_EXCHANGE, routing_key=sub.dead_queue_name, durable=True)
+def dead_queue(sub: Subscription, config: dict | None = None) -> Queue:
+    return Queue(
+        sub.dead_queue_name,
+        exchange=DEFAULT_EXCHANGE,
+        routing_key=sub.dead_queue_name,
+        durable=True,
+        queue_arguments=queue_arguments(config),
+    )
 
 
 def retry_delays(config: dict) -> list[int]:
@@ -138,7 +169,11 @@ def declare(connection: Any, subscriptions: Iterable[Subscription], sources: Ite
         for src in sorted({*sources, *(s for sub in subscriptions for s in sub.sources)}):
             get_event_exchange(src, config)(channel).declare()
         for sub in subscriptions:
-            queues = [work_queue(sub, config), *(retry_queue(sub, d) for d in retry_delays(config)), dead_queue(sub)]
+            queues = [
+                work_queue(sub, config),
+                *(retry_queue(sub, delay, config) for delay in retry_delays(config)),
+                dead_queue(sub, config),
+            ]
             for queue in queues:
                 queue(channel).declare()
     finally:
