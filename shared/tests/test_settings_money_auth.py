@@ -1,15 +1,17 @@
 """Settings overrides, money parsing and tokens."""
 
+import stat
 import time
 from decimal import Decimal
 
 import jwt
 import pytest
 
-from nxshared.auth import decode_token, mint_token
+from nxshared.auth import TokenPolicy, decode_token, mint_token
 from nxshared.core.caller import ANY_UNIT, Caller
 from nxshared.core.errors import Unauthorized
 from nxshared.core.money import parse_money
+from nxshared.secrets import SecretError, auth_secret, check_secret
 from nxshared.settings import apply_overrides
 
 SECRET = "a-secret-of-at-least-thirty-two-bytes!"
@@ -120,3 +122,43 @@ def test_tokens_round_trip_and_bad_ones_are_unauthorized():
     with pytest.raises(Unauthorized) as err:
         decode_token(SECRET, "Bearer " + expired)
     assert err.value.code == "TOKEN_EXPIRED"
+
+
+def test_a_token_living_longer_than_the_maximum_lifetime_is_refused():
+    policy = TokenPolicy(max_lifetime=3600)
+    assert decode_token(SECRET, "Bearer " + mint_token(SECRET, "drc", ttl_seconds=3000), policy).org == "drc"
+    with pytest.raises(Unauthorized):
+        decode_token(SECRET, "Bearer " + mint_token(SECRET, "drc", ttl_seconds=3700), policy)
+    with pytest.raises(Unauthorized):  # the default: 12 hours
+        decode_token(SECRET, "Bearer " + mint_token(SECRET, "drc", ttl_seconds=13 * 3600))
+
+
+def test_issuer_and_audience_are_checked_when_the_settings_name_them():
+    v1 = "Bearer " + mint_token(SECRET, "drc")
+    assert decode_token(SECRET, v1).org == "drc"  # contract v1 tokens keep working
+    policy = TokenPolicy(issuer="nx-sso", audience="nx-suite")
+    good = "Bearer " + mint_token(SECRET, "drc", iss="nx-sso", aud="nx-suite")
+    assert decode_token(SECRET, good, policy).org == "drc"
+    for bad in (
+        v1,
+        "Bearer " + mint_token(SECRET, "drc", iss="other", aud="nx-suite"),
+        "Bearer " + mint_token(SECRET, "drc", iss="nx-sso", aud="other"),
+    ):
+        with pytest.raises(Unauthorized):
+            decode_token(SECRET, bad, policy)
+
+
+def test_a_missing_secret_is_generated_once_into_an_owner_only_file(tmp_path):
+    path = tmp_path / "secrets.json"
+    env = {"NX_SECRETS_FILE": str(path)}
+    first = auth_secret("", environ=env)
+    assert len(first) >= 32 and auth_secret(None, environ=env) == first
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_short_and_sample_secrets_are_refused():
+    with pytest.raises(SecretError):
+        check_secret("too-short")
+    with pytest.raises(SecretError):
+        check_secret("change-me-in-production-at-least-32-bytes")
+    assert check_secret("change-me-in-production-at-least-32-bytes", dev_mode=True)
