@@ -27,21 +27,22 @@ def secrets_file(environ=None) -> Path:
 
 
 def local_secret(name: str, path: Path) -> str:
-    """The secret ``name`` of the local file, generated (and the file created 0600) if missing."""
+    """The secret ``name`` of the local file, generated if missing. The file is created once,
+    atomically (``O_EXCL``, mode 0600), so services starting together all read the same value."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(3):
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
         stored = _read(path)
-        if name in stored:
-            return stored[name]
-        stored[name] = random.token_urlsafe(48)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(stored, fh)
-        if _read(path).get(name) is None:  # another process may have written it meanwhile
+        if name not in stored:  # a file written before this secret existed: add it
+            stored[name] = random.token_urlsafe(48)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+                json.dump(stored, fh)
             os.replace(tmp, path)
-        else:
-            tmp.unlink()
+        return _read(path)[name]
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({name: random.token_urlsafe(48)}, fh)
     return _read(path)[name]
 
 
