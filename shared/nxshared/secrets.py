@@ -10,6 +10,7 @@ that older copies of the repository shipped, unless ``DEV_MODE`` is on.
 import json
 import os
 import secrets as random
+import time
 from pathlib import Path
 
 MIN_SECRET_BYTES = 32
@@ -47,10 +48,14 @@ def local_secret(name: str, path: Path) -> str:
 
 
 def _read(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
+    for _ in range(50):  # another process may have created the file and not yet written it
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except json.JSONDecodeError:
+            time.sleep(0.02)
+    raise SecretError(f"{path} is not a secrets file (JSON); remove it to have it generated again")
 
 
 def check_secret(secret: str, dev_mode: bool = False) -> str:
