@@ -7,6 +7,10 @@
     nx dead-letters [--replay QUEUE]              count parked events, or send a queue's back for retry
     nx demo                                       drive a sample project as far as the services go
 
+Reads (``get_…``, ``list_…``) are asked again across a broker reconnect for up to
+``NX_RPC_RETRY_SECONDS`` (30); other calls are sent once. A broker that cannot be reached is a
+one-line message, not a stack trace.
+
 Broker: ``AMQP_URI``; token secret: ``NX_AUTH_SECRET``, else the local secrets file the services share.
 """
 
@@ -37,23 +41,21 @@ def token(org, sub="operator"):
 
 
 class Client:
-    """RPC calls as one org, through one connection."""
+    """RPC calls as one org, through one connection; reads ride out a broker reconnect
+    (``nxshared.rpcclient``)."""
 
     def __init__(self, org, sub="operator", timeout=30):
-        from nameko.standalone.rpc import ClusterRpcProxy
+        from nxshared.rpcclient import ResilientRpc
 
-        self._proxy = ClusterRpcProxy(
-            {"AMQP_URI": amqp_uri()},
-            context_data={"authorization": f"Bearer {token(org, sub)}"},
-            timeout=timeout,
-        )
-        self._cluster = self._proxy.start()
+        retry_for = float(os.environ.get("NX_RPC_RETRY_SECONDS", 30))
+        context = {"authorization": f"Bearer {token(org, sub)}"}
+        self._rpc = ResilientRpc(amqp_uri(), context, timeout=timeout, retry_for=retry_for)
 
     def call(self, service, method, **kwargs):
-        return getattr(getattr(self._cluster, service), method)(**kwargs)
+        return self._rpc.call(service, method, **kwargs)
 
     def close(self):
-        self._proxy.stop()
+        self._rpc.close()
 
 
 def call(service, method, org, **kwargs):
@@ -149,7 +151,23 @@ def main(argv=None):
     p.set_defaults(func=cmd_dead_letters)
     sub.add_parser("demo", help="drive a sample project").set_defaults(func=cmd_demo)
     args = parser.parse_args(argv)
-    args.func(args)
+    from nameko.exceptions import RpcTimeout, UnknownService
+
+    from nxshared.rpcclient import LINK_ERRORS, BrokerUnavailable
+
+    try:
+        args.func(args)
+    except BrokerUnavailable as exc:
+        sys.exit(f"nx: {exc}")
+    except RpcTimeout as exc:
+        sys.exit(
+            f"nx: 等待回复超时（{exc} 秒），服务可能未运行（make status） / no reply within {exc} s: is the service running?"
+        )
+    except UnknownService as exc:
+        name = exc._service_name
+        sys.exit(f"nx: 服务 {name} 未运行 / the {name} service is not running (make status)")
+    except LINK_ERRORS as exc:  # nx deploy, nx dead-letters: their own connection
+        sys.exit(f"nx: 无法连接消息代理，请确认 RabbitMQ 正在运行 / cannot reach the broker: {exc}")
 
 
 if __name__ == "__main__":
