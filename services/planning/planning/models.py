@@ -4,7 +4,10 @@ from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, 
 from sqlalchemy.orm import registry
 
 from nxshared.tables import Money, UtcDateTime, inbox_table, outbox_table
-from planning import domain
+from planning.domain.changes import ChangeRequest, UnauthorizedChange
+from planning.domain.declaration import Project
+from planning.domain.plans import AnnualPlan
+from planning.domain.timeline import IpException, TimelineEntry
 
 metadata = MetaData()
 mapper_registry = registry(metadata=metadata)
@@ -104,9 +107,9 @@ ip_exceptions = Table(
     Column("reported_at", String(40), nullable=False),
 )
 
-mapper_registry.map_imperatively(domain.Project, projects)
-mapper_registry.map_imperatively(domain.AnnualPlan, annual_plans)
-mapper_registry.map_imperatively(domain.ChangeRequest, change_requests)
-mapper_registry.map_imperatively(domain.UnauthorizedChange, unauthorized_changes)
-mapper_registry.map_imperatively(domain.TimelineEntry, timeline)
-mapper_registry.map_imperatively(domain.IpException, ip_exceptions)
+mapper_registry.map_imperatively(Project, projects)
+mapper_registry.map_imperatively(AnnualPlan, annual_plans)
+mapper_registry.map_imperatively(ChangeRequest, change_requests)
+mapper_registry.map_imperatively(UnauthorizedChange, unauthorized_changes)
+mapper_registry.map_imperatively(TimelineEntry, timeline)
+mapper_registry.map_imperatively(IpException, ip_exceptions)

@@ -5,7 +5,7 @@ from marshmallow import ValidationError as MarshmallowError
 
 from nxshared.core.caller import UNIT_ORG
 from nxshared.validation import MoneyField
-from planning.domain import EXEMPTIONS, INFRASTRUCTURE
+from planning.domain.declaration import EXEMPTIONS, INFRASTRUCTURE
 
 CATEGORIES = (
     "infrastructure",

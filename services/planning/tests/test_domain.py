@@ -7,24 +7,31 @@ import pytest
 
 from nxshared.core.caller import Caller
 from nxshared.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
-from planning import domain
+from planning.domain import changes, declaration, plans, timeline
+from planning.events import ProjectDeclared
 
-from .factories import declaration
+from .factories import declaration as sample_declaration
 
-RULES = domain.PlanningRules.from_settings("12-11..12-20", "smart_office,county_gov,drc,finance")
+RULES = declaration.PlanningRules.from_settings("12-11..12-20", "smart_office,county_gov,drc,finance")
 IN_WINDOW = dt.date(2026, 12, 15)
 NOW = dt.datetime(2026, 12, 15, 9, tzinfo=dt.UTC)
 EDU = Caller("li", "unit:edu")
+OFFICE, FINANCE, DRC, COUNTY = (Caller("p", org) for org in ("smart_office", "finance", "drc", "county_gov"))
 
 
 def fields(**overrides):
-    raw = declaration(**overrides)
+    raw = sample_declaration(**overrides)
     raw["estimated_investment"] = Decimal(raw["estimated_investment"])
     return raw
 
 
 def declare(caller=EDU, today=IN_WINDOW, **overrides):
-    return domain.declare(fields(**overrides), caller, today, RULES, NOW)
+    project, _ = declaration.declare(fields(**overrides), caller, today, RULES, NOW)
+    return project
+
+
+def types(events):
+    return [e.event_type for e in events]
 
 
 # --- Art 8: declaration window and contents ---
@@ -33,6 +40,15 @@ def declare(caller=EDU, today=IN_WINDOW, **overrides):
 @pytest.mark.parametrize("day", [dt.date(2026, 12, 11), dt.date(2026, 12, 15), dt.date(2026, 12, 20)])
 def test_annual_declaration_inside_the_window_is_accepted(day):
     assert declare(today=day).status == "declared"
+
+
+def test_a_declaration_causes_project_declared_with_its_data():
+    project, events = declaration.declare(fields(), EDU, IN_WINDOW, RULES, NOW)
+    (declared,) = events
+    assert isinstance(declared, ProjectDeclared)
+    assert (declared.project_id, declared.actor) == (project.project_id, "li@unit:edu")
+    assert declared.data()["estimated_investment"] == "2500000.00"
+    assert declared.data()["plan_type"] == "annual"
 
 
 @pytest.mark.parametrize("day", [dt.date(2026, 12, 10), dt.date(2026, 12, 21), dt.date(2026, 6, 1)])
@@ -50,12 +66,12 @@ def test_annual_declaration_is_for_next_year_only(year):
 
 
 def test_window_is_a_setting_and_may_wrap_the_year_end():
-    wrapping = domain.PlanningRules.from_settings("12-20..01-05", ())
-    assert domain.in_window(dt.date(2026, 12, 31), wrapping)
-    assert domain.in_window(dt.date(2027, 1, 5), wrapping)
-    assert not domain.in_window(dt.date(2027, 1, 6), wrapping)
+    wrapping = declaration.PlanningRules.from_settings("12-20..01-05", ())
+    assert declaration.in_window(dt.date(2026, 12, 31), wrapping)
+    assert declaration.in_window(dt.date(2027, 1, 5), wrapping)
+    assert not declaration.in_window(dt.date(2027, 1, 6), wrapping)
     with pytest.raises(ValueError):
-        domain.PlanningRules.from_settings("13-01..12-20", ())
+        declaration.PlanningRules.from_settings("13-01..12-20", ())
 
 
 def test_annual_amounts_must_add_up_to_the_estimate_to_the_cent():
@@ -135,19 +151,31 @@ def test_supplementary_is_declared_any_day_for_the_current_year():
 def test_supplementary_needs_office_review_before_county_approval():
     project = declare(plan_type="supplementary", plan_year=2026, higher_level_requirement="省厅通知")
     with pytest.raises(Conflict) as err:
-        domain.approve_supplementary(project)
+        plans.approve_supplementary(project, COUNTY)
     assert err.value.code == "SUPPLEMENTARY_NOT_REVIEWED"
-    domain.review_supplementary(project, "approve", "同意")
-    domain.approve_supplementary(project)
+    _, reviewed = plans.review_supplementary(project, "approve", "同意", OFFICE)
+    assert reviewed == []
+    _, approved = plans.approve_supplementary(project, COUNTY)
     assert project.status == "planned"
+    assert types(approved) == ["project.planned"] and approved[0].data()["plan_type"] == "supplementary"
+    with pytest.raises(Conflict) as err:
+        plans.review_supplementary(project, "approve", "同意", OFFICE)
+    assert err.value.code == "SUPPLEMENTARY_STATE_CONFLICT"
 
 
 def test_supplementary_rejected_by_the_office_is_not_planned():
     project = declare(plan_type="supplementary", plan_year=2026, higher_level_requirement="省厅通知")
-    domain.review_supplementary(project, "reject", "不必要")
+    _, events = plans.review_supplementary(project, "reject", "不必要", OFFICE)
     assert project.status == "not_planned"
+    assert types(events) == ["project.not_planned"] and events[0].data() == {"plan_year": 2026, "reason": "不必要"}
     with pytest.raises(Conflict):
-        domain.approve_supplementary(project)
+        plans.approve_supplementary(project, COUNTY)
+
+
+def test_only_a_supplementary_project_goes_through_the_supplementary_plan():
+    with pytest.raises(Conflict) as err:
+        plans.review_supplementary(declare(), "approve", "同意", OFFICE)
+    assert err.value.code == "NOT_SUPPLEMENTARY"
 
 
 # --- Art 8, 11: who declares ---
@@ -167,10 +195,10 @@ def test_data_center_declares_unified_projects_only():
 def test_owner_is_the_unit_or_data_center_for_unified():
     self_built = declare()
     unified = declare(construction_mode="unified")
-    domain.check_owner(EDU, self_built)
-    domain.check_owner(Caller("dc", "data_center"), unified)
+    declaration.check_owner(EDU, self_built)
+    declaration.check_owner(Caller("dc", "data_center"), unified)
     with pytest.raises(Forbidden):
-        domain.check_owner(EDU, unified)
+        declaration.check_owner(EDU, unified)
 
 
 # --- Art 25: visibility ---
@@ -178,27 +206,27 @@ def test_owner_is_the_unit_or_data_center_for_unified():
 
 def test_units_see_only_their_own_projects():
     project = declare()
-    assert domain.can_see(EDU, project, RULES)
-    assert not domain.can_see(Caller("x", "unit:health"), project, RULES)
+    assert declaration.can_see(EDU, project, RULES)
+    assert not declaration.can_see(Caller("x", "unit:health"), project, RULES)
     with pytest.raises(NotFound):
-        domain.check_visible(Caller("x", "unit:health"), project, RULES)
+        declaration.check_visible(Caller("x", "unit:health"), project, RULES)
 
 
 def test_classified_projects_only_to_the_orgs_that_need_them():
     project = declare(classified=True)
-    assert domain.can_see(Caller("o", "smart_office"), project, RULES)
-    assert domain.can_see(EDU, project, RULES)
-    assert not domain.can_see(Caller("a", "audit"), project, RULES)  # not in this RULES' list
-    assert domain.can_see(Caller("a", "audit"), declare(), RULES)
+    assert declaration.can_see(Caller("o", "smart_office"), project, RULES)
+    assert declaration.can_see(EDU, project, RULES)
+    assert not declaration.can_see(Caller("a", "audit"), project, RULES)  # not in this RULES' list
+    assert declaration.can_see(Caller("a", "audit"), declare(), RULES)
 
 
 # --- Art 9: the annual plan ---
 
-OFFICE, FINANCE, DRC, COUNTY = (Caller("p", org) for org in ("smart_office", "finance", "drc", "county_gov"))
-
 
 def compiled(*projects):
-    return domain.compile_plan(2027, list(projects), None, OFFICE)
+    plan, events = plans.compile_plan(2027, list(projects), None, OFFICE)
+    assert events == []
+    return plan
 
 
 def test_compile_takes_declared_annual_projects_of_that_year():
@@ -207,32 +235,55 @@ def test_compile_takes_declared_annual_projects_of_that_year():
     )
     assert plan.total_investment == Decimal("2500100.00")
     with pytest.raises(Conflict):
-        domain.compile_plan(2028, [declare()], None, OFFICE)
+        plans.compile_plan(2028, [declare()], None, OFFICE)
 
 
 def test_county_approves_only_after_finance_and_drc_concur():
     chosen, other = declare(), declare()
     plan = compiled(chosen)
-    domain.concur_plan(plan, FINANCE)
+    plans.concur_plan(plan, FINANCE)
+    plans.concur_plan(plan, FINANCE)
+    assert (plan.status, plan.concurred_by) == ("compiled", ["finance"])
     with pytest.raises(Conflict) as err:
-        domain.approve_plan(plan, [chosen, other], COUNTY)
+        plans.approve_plan(plan, [chosen, other], COUNTY)
     assert err.value.code == "PLAN_NOT_CONCURRED"
-    domain.concur_plan(plan, DRC)
-    planned, not_planned = domain.approve_plan(plan, [chosen, other], COUNTY)
-    assert (planned, not_planned) == ([chosen], [other])
-    assert (chosen.status, other.status) == ("planned", "not_planned")
+    _, concurred = plans.concur_plan(plan, DRC)
+    assert (plan.status, concurred) == ("concurred", [])
+    _, events = plans.approve_plan(plan, [chosen, other], COUNTY)
+    assert [(e.event_type, e.project_id) for e in events] == [
+        ("project.planned", chosen.project_id),
+        ("project.not_planned", other.project_id),
+    ]
+    assert events[1].data() == {"plan_year": 2027, "reason": "未列入县人民政府审定的年度建设计划"}
+    assert (chosen.status, other.status, plan.status) == ("planned", "not_planned", "approved")
+
+
+def test_a_plan_not_compiled_is_not_approved():
+    with pytest.raises(Conflict) as err:
+        plans.approve_plan(None, [], COUNTY)
+    assert err.value.code == "PLAN_STATE_CONFLICT"
+
+
+def test_the_plan_transitions_come_from_the_table():
+    assert plans.PLAN_TRANSITIONS[(plans.PlanStatus.COMPILED, "complete_concurrence")] is plans.PlanStatus.CONCURRED
+    plan = compiled(declare())
+    for org in ("finance", "drc"):
+        plans.concur_plan(plan, Caller("p", org))
+    with pytest.raises(Conflict) as err:
+        plans.concur_plan(plan, FINANCE)
+    assert err.value.code == "PLAN_STATE_CONFLICT"
 
 
 def test_an_approved_plan_is_not_recompiled_or_approved_again():
     project = declare()
     plan = compiled(project)
-    domain.concur_plan(plan, FINANCE)
-    domain.concur_plan(plan, DRC)
-    domain.approve_plan(plan, [project], COUNTY)
+    plans.concur_plan(plan, FINANCE)
+    plans.concur_plan(plan, DRC)
+    plans.approve_plan(plan, [project], COUNTY)
     with pytest.raises(Conflict):
-        domain.compile_plan(2027, [project], plan, OFFICE)
+        plans.compile_plan(2027, [project], plan, OFFICE)
     with pytest.raises(Conflict):
-        domain.approve_plan(plan, [project], COUNTY)
+        plans.approve_plan(plan, [project], COUNTY)
 
 
 # --- Art 10, 18: change control ---
@@ -241,29 +292,37 @@ def test_an_approved_plan_is_not_recompiled_or_approved_again():
 def test_changes_only_for_planned_projects_and_decided_once():
     project = declare()
     with pytest.raises(RuleViolation) as err:
-        domain.request_change(project, EDU, "增加模块", "")
+        changes.request_change(project, EDU, "增加模块", "")
     assert err.value.code == "NOT_IN_ANNUAL_PLAN"
     project.status = "planned"
-    change = domain.request_change(project, EDU, "增加模块", "业务需要")
-    domain.decide_change(change, "approve", "同意", OFFICE)
+    change, requested = changes.request_change(project, EDU, "增加模块", "业务需要")
+    assert requested == []
+    _, decided = changes.decide_change(change, "approve", "同意", OFFICE)
     assert change.status == "approved"
+    assert types(decided) == ["change.approved"]
+    assert decided[0].data() == {"change_id": change.change_id, "opinion": "同意", "estimated_investment": None}
+    other, _ = changes.request_change(project, EDU, "删减模块", "业务需要")
+    assert types(changes.decide_change(other, "reject", "不同意", OFFICE)[1]) == ["change.rejected"]
     with pytest.raises(Conflict):
-        domain.decide_change(change, "reject", "", OFFICE)
+        changes.decide_change(change, "reject", "", OFFICE)
 
 
 def test_unauthorized_change_is_resolved_once():
-    report = domain.report_unauthorized_change(declare(), "擅自增加硬件", OFFICE)
-    domain.resolve_unauthorized_changes([report], "已补办变更", OFFICE)
+    project = declare()
+    report, reported = changes.report_unauthorized_change(project, "擅自增加硬件", OFFICE)
+    assert types(reported) == ["change.unauthorized_reported"]
+    _, resolved = changes.resolve_unauthorized_changes(project, [report], "已补办变更", OFFICE)
     assert report.resolved
+    assert resolved[0].data() == {"report_ids": [report.report_id], "opinion": "已补办变更"}
     with pytest.raises(Conflict):
-        domain.resolve_unauthorized_changes([], "", OFFICE)
+        changes.resolve_unauthorized_changes(project, [], "", OFFICE)
 
 
 # --- timeline ---
 
 
 def entry(event_type, **data):
-    return domain.TimelineEntry("e", "p", event_type, "s", "t", None, data)
+    return timeline.TimelineEntry("e", "p", event_type, "s", "t", None, data)
 
 
 def test_stage_follows_the_latest_stage_changing_event():
@@ -275,16 +334,16 @@ def test_stage_follows_the_latest_stage_changing_event():
         entry("review.submitted"),
         entry("change.approved"),
     ]
-    assert domain.stage_of(entries) == "under_review"
-    assert domain.stage_of([*entries, entry("review.passed"), entry("approval.granted")]) == "approved"
-    assert domain.stage_of([entry("acceptance.prechecked", passed=False)]) is None
-    assert domain.stage_of([entry("acceptance.prechecked", passed=True)]) == "prechecked"
+    assert timeline.stage_of(entries) == "under_review"
+    assert timeline.stage_of([*entries, entry("review.passed"), entry("approval.granted")]) == "approved"
+    assert timeline.stage_of([entry("acceptance.prechecked", passed=False)]) is None
+    assert timeline.stage_of([entry("acceptance.prechecked", passed=True)]) == "prechecked"
 
 
 def test_recompiling_restarts_the_concurrence():
     first, second = declare(), declare()
     plan = compiled(first)
-    domain.concur_plan(plan, FINANCE)
-    again = domain.compile_plan(2027, [first, second], plan, OFFICE)
+    plans.concur_plan(plan, FINANCE)
+    again, _ = plans.compile_plan(2027, [first, second], plan, OFFICE)
     assert again is plan
     assert plan.project_ids == [first.project_id, second.project_id] and plan.concurred_by == []

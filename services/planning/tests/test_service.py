@@ -1,10 +1,18 @@
 """Planning's service tests: the real container on a real broker (per-test vhost) and database."""
 
+import time
+from contextlib import contextmanager
+
+import eventlet
 import pytest
+from nameko.extensions import Entrypoint
 from nameko.testing.services import entrypoint_waiter
+from nameko.testing.utils import get_extension
+from sqlalchemy import create_engine, select, text
 
 from nxshared.core.errors import Forbidden, NotFound, RuleViolation, Unauthorized
-from nxshared.testing import call
+from nxshared.testing import bearer, call
+from planning.models import annual_plans
 from planning.service import PlanningService
 
 from .factories import declaration
@@ -104,6 +112,68 @@ def test_supplementary_review_then_county_approval_plans_it(planning):
     assert timeline["stage"] == "planned"
 
 
+def test_two_concurrences_at_once_are_both_counted(planning, db_backend):
+    """One locking rule: finance and DRC concurring at the same moment are both counted. On
+    PostgreSQL another transaction holds the plan's row until both calls wait for it, so each would
+    read the plan without the other's concurrence, were the plan not loaded locked (FOR UPDATE).
+    On SQLite each unit of work is a write transaction from its start, which serialises them."""
+    pid = declare(planning)["project_id"]
+    call(planning, "compile_annual_plan", "smart_office", year=2027, project_ids=[pid])
+    outcomes = []
+
+    def both_done(worker_ctx, result, exc_info):
+        outcomes.append(exc_info)
+        return len(outcomes) == 2
+
+    engine = create_engine(planning.config["DATABASE_URL"])
+    try:
+        with (
+            _plan_row_held(engine, 2027, db_backend == "postgresql") as release,
+            entrypoint_waiter(planning, "concur_annual_plan", timeout=10, callback=both_done),
+        ):
+            concur = get_extension(planning, Entrypoint, method_name="concur_annual_plan")
+            for org in ("finance", "drc"):
+                planning.spawn_worker(concur, (), {"year": 2027}, context_data={"authorization": bearer(org)})
+            release(waiters=2)
+        with engine.connect() as conn:
+            plan = conn.execute(select(annual_plans).where(annual_plans.c.year == 2027)).one()
+    finally:
+        engine.dispose()
+    assert outcomes == [None, None]
+    assert (sorted(plan.concurred_by), plan.status) == (["drc", "finance"], "concurred")
+
+
+@contextmanager
+def _plan_row_held(engine, year, hold):
+    """Holds the plan's row in a transaction of its own (when ``hold``); ``release(waiters=n)``
+    lets it go once ``n`` other transactions wait for a lock."""
+    if not hold:
+        yield lambda waiters: None
+        return
+    with engine.connect() as holder:
+        held = holder.begin()
+        holder.execute(text("SELECT year FROM annual_plans WHERE year = :year FOR UPDATE"), {"year": year})
+
+        def release(waiters):
+            _wait_until(lambda: _lock_waiters(engine) == waiters)
+            held.rollback()
+
+        yield release
+
+
+def _lock_waiters(engine):
+    query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    with engine.connect() as conn:
+        return conn.execute(text(query)).scalar_one()
+
+
+def _wait_until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        eventlet.sleep(0.02)
+
+
 def _planned_project(planning):
     created = declare(planning)
     pid = created["project_id"]
@@ -187,7 +257,12 @@ def test_metrics_and_health_are_served(planning):
     assert 'nx_rpc_duration_seconds_count{method="declare_project",outcome="ok"} 1.0' in text
     assert 'nx_rpc_refusals_total{code="ANNUAL_PLAN_MISMATCH",method="declare_project"} 1.0' in text
     assert 'nx_planning_projects{status="declared"} 1.0' in text
-    assert requests.get(f"{base}/health", timeout=5).json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert requests.get(f"{base}/health", timeout=5).json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "consumers": "ok",
+    }
 
 
 def test_list_projects_filters_and_pages(planning):

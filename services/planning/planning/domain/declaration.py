@@ -1,0 +1,231 @@
+"""Declaring a project (Art 6, 8, 9), who owns it (Art 4, 8, 11) and who sees it (Art 25)."""
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from nxshared.core.caller import Caller, check_project_owner, project_owner
+from nxshared.core.errors import Forbidden, NotFound, RuleViolation, ValidationError
+from planning.domain import Decided, new_id
+from planning.events import ProjectDeclared
+
+MonthDay = tuple[int, int]
+
+
+class ProjectStatus(StrEnum):
+    DECLARED = "declared"
+    PLANNED = "planned"
+    NOT_PLANNED = "not_planned"
+
+
+class PlanType(StrEnum):
+    ANNUAL = "annual"
+    SUPPLEMENTARY = "supplementary"
+
+
+class SupplementaryStatus(StrEnum):
+    AWAITING_OFFICE_REVIEW = "awaiting_office_review"
+    OFFICE_APPROVED = "office_approved"
+    REJECTED = "rejected"
+    APPROVED = "approved"
+
+
+INFRASTRUCTURE = ("machine_room", "network", "storage", "compute")
+EXEMPTIONS = ("classified", "internal_use_equipment", "higher_level_rule")
+
+
+@dataclass(frozen=True)
+class PlanningRules:
+    """The settings behind the **Decisions** of RULES §Planning."""
+
+    window_start: MonthDay
+    window_end: MonthDay
+    classified_visible_to: tuple[str, ...]
+
+    @classmethod
+    def from_settings(cls, declaration_window: str, classified_visible_to: str | Iterable[str]) -> "PlanningRules":
+        start, end = parse_window(declaration_window)
+        orgs = classified_visible_to
+        if isinstance(orgs, str):
+            orgs = [o.strip() for o in orgs.split(",") if o.strip()]
+        return cls(start, end, tuple(orgs))
+
+
+def parse_window(text: str) -> tuple[MonthDay, MonthDay]:
+    """``"12-11..12-20"`` → ((12, 11), (12, 20)); a window may wrap the year end."""
+    try:
+        start, end = (_month_day(part) for part in str(text).split(".."))
+    except (ValueError, TypeError):
+        raise ValueError(f"declaration_window must look like MM-DD..MM-DD, got {text!r}") from None
+    return start, end
+
+
+def _month_day(text: str) -> MonthDay:
+    month, day = (int(x) for x in text.strip().split("-"))
+    dt.date(2000, month, day)  # a leap year accepts 02-29
+    return month, day
+
+
+@dataclass
+class Project:
+    project_id: str
+    name: str
+    unit: str
+    category: str
+    construction_mode: str
+    investment_mode: str
+    plan_year: int
+    plan_type: str
+    basis: str
+    summary: str
+    estimated_investment: Decimal
+    funding_source: str
+    annual_investments: list[dict[str, Any]]
+    classified: bool = False
+    hosted_on_big_data_center: bool = False
+    standalone_infrastructure: list[str] = field(default_factory=list)
+    infrastructure_exemption: str | None = None
+    exemption_basis: str | None = None
+    requires_construction_plan: bool = True
+    custom_software: bool = False
+    higher_level_requirement: str | None = None
+    status: str = ProjectStatus.DECLARED.value
+    supplementary_status: str | None = None
+    supplementary_opinion: str | None = None
+    declared_by: str = ""
+    declared_at: dt.datetime | None = None
+
+
+# --- who may do what ------------------------------------------------------------------------
+
+
+def check_owner(caller: Caller, project: Project) -> None:
+    check_project_owner(caller, project, "办理此事项")
+
+
+def check_declarer(caller: Caller, unit: str, construction_mode: str) -> None:
+    """Art 8: units declare their own projects; Art 11: data_center acts for unified ones."""
+    if caller.org == unit:
+        return
+    if caller.org == "data_center" and construction_mode == "unified":
+        return
+    raise Forbidden("NOT_PROJECT_OWNER", f"机构 {caller.org} 不能为 {unit} 申报项目（第八条）")
+
+
+def can_see(caller: Caller, project: Project, rules: PlanningRules) -> bool:
+    """A unit sees its own projects; a classified project only the orgs that need it (Art 25)."""
+    if caller.org in (project.unit, project_owner(project)):
+        return True
+    if caller.is_unit:
+        return False
+    if project.classified:
+        return caller.org in rules.classified_visible_to
+    return True
+
+
+def check_visible(caller: Caller, project: Project | None, rules: PlanningRules) -> Project:
+    """The project, when it exists and ``caller`` may see it; otherwise it does not exist for them."""
+    if project is None or not can_see(caller, project, rules):
+        raise NotFound("PROJECT_NOT_FOUND", "项目不存在或无权查看")
+    return project
+
+
+# --- declaration (Art 6, 8, 9) --------------------------------------------------------------
+
+
+def in_window(today: dt.date, rules: PlanningRules) -> bool:
+    key = (today.month, today.day)
+    if rules.window_start <= rules.window_end:
+        return rules.window_start <= key <= rules.window_end
+    return key >= rules.window_start or key <= rules.window_end
+
+
+def check_declaration_window(plan_type: str, plan_year: int, today: dt.date, rules: PlanningRules) -> None:
+    """Art 8: next year's projects are declared in mid-December (window is a setting).
+    Art 9: a supplementary project is declared any time, for the current year."""
+    if plan_type == PlanType.SUPPLEMENTARY.value:
+        if plan_year != today.year:
+            raise RuleViolation(
+                "SUPPLEMENTARY_YEAR_INVALID", f"增补计划项目只能申报本年度（{today.year}年）（第九条）", "Art 9"
+            )
+        return
+    if plan_year != today.year + 1 or not in_window(today, rules):
+        start = "{:02d}-{:02d}".format(*rules.window_start)
+        end = "{:02d}-{:02d}".format(*rules.window_end)
+        raise RuleViolation(
+            "OUTSIDE_DECLARATION_WINDOW",
+            f"年度计划项目应于申报期（{start} 至 {end}）内申报下一年度（{today.year + 1}年）项目（第八条）",
+            "Art 8",
+        )
+
+
+def check_annual_amounts(estimate: Decimal, annual_investments: list[dict[str, Any]]) -> None:
+    """Art 8: the annual investment plan adds up to the estimate exactly."""
+    years = [item["year"] for item in annual_investments]
+    if len(set(years)) != len(years):
+        raise ValidationError("INVALID_INPUT", "输入不合法：annual_investments: 年度重复")
+    total = sum((Decimal(item["amount"]) for item in annual_investments), Decimal("0"))
+    if total != estimate:
+        raise RuleViolation(
+            "ANNUAL_PLAN_MISMATCH", f"年度投资计划合计 {total} 元与投资概算 {estimate} 元不一致（第八条）", "Art 8"
+        )
+
+
+def check_standalone_infrastructure(
+    standalone: list[str], exemption: str | None, basis: str | None, classified: bool
+) -> None:
+    """Art 6: build on the Big Data Center; own infrastructure only under a named exemption."""
+    if not standalone:
+        return
+    if exemption not in EXEMPTIONS or not (basis or "").strip():
+        raise RuleViolation(
+            "STANDALONE_INFRA_NOT_ALLOWED",
+            "项目应依托县大数据中心建设，自建机房、网络、存储或计算资源须注明豁免情形"
+            "（涉密、内部专用设备或上级规定）及书面依据（第六条）",
+            "Art 6",
+        )
+    if exemption == "classified" and not classified:
+        raise RuleViolation(
+            "STANDALONE_INFRA_NOT_ALLOWED", "以涉密为由自建基础设施的项目必须标记为涉密项目（第六条）", "Art 6"
+        )
+
+
+def check_supplementary_basis(plan_type: str, requirement: str | None) -> None:
+    """Art 9: a supplementary project states the higher authority's requirement."""
+    if plan_type == PlanType.SUPPLEMENTARY.value and not (requirement or "").strip():
+        raise RuleViolation("SUPPLEMENTARY_BASIS_REQUIRED", "增补计划项目须提供上级要求的文件依据（第九条）", "Art 9")
+
+
+def declare(
+    fields_: Mapping[str, Any], caller: Caller, today: dt.date, rules: PlanningRules, now: dt.datetime
+) -> Decided[Project]:
+    """A new declared project, after every check of Art 6, 8 and 9; it causes ``project.declared``."""
+    check_declarer(caller, fields_["unit"], fields_["construction_mode"])
+    check_supplementary_basis(fields_["plan_type"], fields_.get("higher_level_requirement"))
+    check_declaration_window(fields_["plan_type"], fields_["plan_year"], today, rules)
+    check_annual_amounts(fields_["estimated_investment"], fields_["annual_investments"])
+    check_standalone_infrastructure(
+        fields_.get("standalone_infrastructure") or [],
+        fields_.get("infrastructure_exemption"),
+        fields_.get("exemption_basis"),
+        fields_.get("classified", False),
+    )
+    project = Project(project_id=new_id("prj"), declared_by=caller.org, declared_at=now, **fields_)
+    if project.plan_type == PlanType.SUPPLEMENTARY.value:
+        project.supplementary_status = SupplementaryStatus.AWAITING_OFFICE_REVIEW.value
+    declared = ProjectDeclared(
+        project_id=project.project_id,
+        actor=caller.actor,
+        name=project.name,
+        unit=project.unit,
+        category=project.category,
+        construction_mode=project.construction_mode,
+        plan_year=project.plan_year,
+        plan_type=project.plan_type,
+        estimated_investment=project.estimated_investment,
+        classified=project.classified,
+    )
+    return project, [declared]
