@@ -23,7 +23,6 @@ from nxshared.amqp import publisher_for
 from nxshared.core.errors import CONTRACT_ERRORS, Conflict, ValidationError, error_code
 from nxshared.metrics import registry_for
 from nxshared.topology import (
-    DEFAULT_EXCHANGE,
     Subscription,
     bindings_for,
     dead_queue,
@@ -136,7 +135,7 @@ class ReliableEventHandler(Consumer):
     def _republish(self, message, queue, headers):
         self.publisher.publish(
             message.body,
-            exchange=DEFAULT_EXCHANGE,
+            exchange=self.subscription.requeue_exchange_name,
             routing_key=queue.name,
             headers=headers,
             declare=[queue],

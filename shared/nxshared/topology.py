@@ -25,7 +25,6 @@ from nameko.standalone.events import get_event_exchange
 
 from nxshared.catalog import REGISTRY
 
-DEFAULT_EXCHANGE = Exchange("", type="direct")
 ALL_EVENTS = "#"
 QUEUE_TYPES = ("classic", "quorum")
 QUEUE_TYPE_SETTING = "EVENT_QUEUE_TYPE"
@@ -61,6 +60,12 @@ class Subscription:
     @property
     def dead_queue_name(self) -> str:
         return f"{self.queue_name}.dead"
+
+    @property
+    def requeue_exchange_name(self) -> str:
+        """The service's own direct exchange for retries, parking and replays (routing key = the
+        queue's name): nobody needs the default exchange, which reaches every queue."""
+        return f"nx.{self.service}.requeue"
 
     def retry_queue_name(self, delay_ms: int) -> str:
         return f"{self.queue_name}.retry.{delay_ms}ms"
@@ -115,12 +120,24 @@ def deploy_installed(connection: Any, config: dict | None = None) -> list[Subscr
     from nxshared.discovery import installed_services
 
     subscriptions = installed_subscriptions()
-    declare(connection, subscriptions, sources=[s.name for s in installed_services()], config=config)
+    sources = {s.name for s in installed_services()} | {src for sub in subscriptions for src in sub.sources}
+    declare(connection, subscriptions, sources=sources, config=config)
     return subscriptions
 
 
+def events_exchange(source: str) -> Exchange:
+    """``<source>.events`` as a binding names it: never (re)declared by a subscriber, which may not
+    configure another service's exchange; the owning service and ``nx deploy`` declare it."""
+    return Exchange(f"{source}.events", type="topic", durable=True, no_declare=True)
+
+
+def requeue_exchange(sub: Subscription) -> Exchange:
+    return Exchange(sub.requeue_exchange_name, type="direct", durable=True)
+
+
 def work_queue(sub: Subscription, config: dict | None = None) -> Queue:
-    bindings = [binding(get_event_exchange(src, config or {}), routing_key=key) for src, key in sub.bindings]
+    bindings = [binding(events_exchange(src), routing_key=key) for src, key in sub.bindings]
+    bindings.append(binding(requeue_exchange(sub), routing_key=sub.queue_name))  # retries come back this way
     return Queue(sub.queue_name, bindings=bindings, durable=True, queue_arguments=queue_arguments(config))
 
 
@@ -130,13 +147,13 @@ def retry_queue(sub: Subscription, delay_ms: int, config: dict | None = None) ->
     name = sub.retry_queue_name(delay_ms)
     return Queue(
         name,
-        exchange=DEFAULT_EXCHANGE,
+        exchange=requeue_exchange(sub),
         routing_key=name,
         durable=True,
         queue_arguments={
             **queue_arguments(config),
             "x-message-ttl": int(delay_ms),
-            "x-dead-letter-exchange": "",
+            "x-dead-letter-exchange": sub.requeue_exchange_name,
             "x-dead-letter-routing-key": sub.queue_name,
         },
     )
@@ -145,7 +162,7 @@ def retry_queue(sub: Subscription, delay_ms: int, config: dict | None = None) ->
 def dead_queue(sub: Subscription, config: dict | None = None) -> Queue:
     return Queue(
         sub.dead_queue_name,
-        exchange=DEFAULT_EXCHANGE,
+        exchange=requeue_exchange(sub),
         routing_key=sub.dead_queue_name,
         durable=True,
         queue_arguments=queue_arguments(config),
@@ -160,15 +177,19 @@ def retry_delays(config: dict) -> list[int]:
 
 
 def declare(connection: Any, subscriptions: Iterable[Subscription], sources: Iterable[str] = (), config=None) -> None:
-    """Declare the exchanges of ``sources`` and of everything subscribed to, and each subscription's
-    work, retry and dead queues with their bindings. Idempotent."""
+    """Declare the events exchanges of ``sources``, and each subscription's requeue exchange and
+    work, retry and dead queues with their bindings. Idempotent. The exchanges a subscription binds
+    to must exist: a service declares its own at start, ``nx deploy`` every installed service's."""
     config = config or {}
     subscriptions = list(subscriptions)
+    for src in sorted({s for sub in subscriptions for s in sub.sources} - set(sources)):
+        _ensure_exchange(connection, src, config)
     channel = connection.channel()
     try:
-        for src in sorted({*sources, *(s for sub in subscriptions for s in sub.sources)}):
+        for src in sorted(sources):
             get_event_exchange(src, config)(channel).declare()
         for sub in subscriptions:
+            requeue_exchange(sub)(channel).declare()
             queues = [
                 work_queue(sub, config),
                 *(retry_queue(sub, delay, config) for delay in retry_delays(config)),
@@ -178,6 +199,24 @@ def declare(connection: Any, subscriptions: Iterable[Subscription], sources: Ite
                 queue(channel).declare()
     finally:
         channel.close()
+
+
+def _ensure_exchange(connection: Any, source: str, config: dict) -> None:
+    """Another source's exchange, which a subscription binds to: checked (a passive declare needs no
+    permission), declared when missing if this user may (guest, operator), else a clear error."""
+    from amqp.exceptions import AccessRefused, NotFound
+
+    try:
+        connection.channel().exchange_declare(f"{source}.events", "topic", durable=True, passive=True)
+        return
+    except NotFound:
+        pass
+    try:
+        get_event_exchange(source, config)(connection.channel()).declare()
+    except AccessRefused:
+        raise RuntimeError(
+            f"exchange {source}.events does not exist yet and this service may not create it: run `nx deploy`"
+        ) from None
 
 
 def replay_dead_letters(connection: Any, sub: Subscription) -> int:
@@ -193,7 +232,7 @@ def replay_dead_letters(connection: Any, sub: Subscription) -> int:
         headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-nx-")}
         publisher.publish(
             message.body,
-            exchange=DEFAULT_EXCHANGE,
+            exchange=sub.requeue_exchange_name,
             routing_key=sub.queue_name,
             headers=headers,
             serializer=None,

@@ -10,7 +10,6 @@ from approval.service import ApprovalService
 from nxshared.core.errors import ValidationError
 from nxshared.testing import deliver, planned_event
 from nxshared.topology import (
-    DEFAULT_EXCHANGE,
     Subscription,
     declare,
     installed_subscriptions,
@@ -63,7 +62,7 @@ def test_a_short_retry_is_not_held_behind_a_long_one(rabbit_config, queue_type):
         producer = Producer(conn.channel())
         for body, delay in (("waits-long", longest), ("waits-short", shortest)):
             queue = retry_queue(SUBSCRIPTION, delay, config)
-            producer.publish(body, exchange=DEFAULT_EXCHANGE, routing_key=queue.name, serializer="json")
+            producer.publish(body, exchange=SUBSCRIPTION.requeue_exchange_name, routing_key=queue.name, serializer="json")
         work = work_queue(SUBSCRIPTION, config)(conn.channel())
         arrived = []
         deadline = time.monotonic() + 30
