@@ -273,9 +273,7 @@ def test_a_unit_owned_contract_causes_only_contract_registered():
 
 @pytest.mark.parametrize("owner", ["vendor", "joint"])
 def test_code_not_owned_by_the_unit_is_accepted_and_reported(owner):
-    _, events = domain.register_contract(
-        procured(), contract(source_code_owner=owner), None, UNIT, RULES, TODAY, NOW
-    )
+    _, events = domain.register_contract(procured(), contract(source_code_owner=owner), None, UNIT, RULES, TODAY, NOW)
     assert [e.event_type for e in events] == ["contract.registered", "contract.ip_exception_reported"]
     assert events[1].data() == {
         "contract_no": "HT-2027-001",
@@ -378,7 +376,10 @@ def test_the_data_center_sees_the_ledger_of_a_unified_project():
 
 
 def test_the_visibility_setting_takes_only_org_codes():
-    assert domain.FinanceRules.from_settings(" audit , smart_office ").classified_visible_to == ("audit", "smart_office")
+    assert domain.FinanceRules.from_settings(" audit , smart_office ").classified_visible_to == (
+        "audit",
+        "smart_office",
+    )
     with pytest.raises(ValueError, match="CLASSIFIED_VISIBLE_TO"):
         domain.FinanceRules.from_settings("audit,Finance Bureau")
 
