@@ -19,12 +19,21 @@ planning's, in whatever order they arrive. The decisions taken here:
   application, the rejected one kept. A granted project is not applied for again.
 - **Approval numbers** are issued from a per-year counter in a format that is a setting, so each number
   is unique and the year's numbers are consecutive.
+- **The estimate travels with the approval** (Art 12, 18): approval keeps the project's planned estimate
+  from ``project.planned``, raised or lowered by planning's ``change.approved`` (v2 carries the new
+  estimate; null leaves it as it was), whichever order the two events arrive in: the later event wins.
+  An open application follows it; a decided one keeps the estimate it was decided on, and the grant's
+  ``approval.granted`` carries it.
+- **What a caller may not see does not exist** (Art 4, 25): a unit sees its own projects (and those built
+  for it), a bureau every project except a classified one unless it is in ``CLASSIFIED_VISIBLE_TO``.
+  Any other project is ``PROJECT_NOT_FOUND`` before any other check, in a message that names nothing.
 """
 
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -77,19 +86,22 @@ OUTCOME_OF_EVENT = {f"review.{outcome}": outcome for outcome in ReviewOutcome}
 
 @dataclass(frozen=True)
 class ApprovalRules:
-    """The settings behind the approval numbers (Art 13)."""
+    """The settings behind the approval numbers (Art 13) and who sees classified projects (Art 25)."""
 
     approval_no_format: str
+    classified_visible_to: tuple[str, ...] = ()
 
     @classmethod
-    def from_settings(cls, approval_no_format: str) -> "ApprovalRules":
+    def from_settings(cls, approval_no_format: str, classified_visible_to: str | Iterable[str] = ()) -> "ApprovalRules":
         try:
             first, second = (approval_no_format.format(year=2000, seq=seq) for seq in (1, 2))
         except (KeyError, IndexError, ValueError, AttributeError):
             raise ValueError(f"APPROVAL_NO_FORMAT must use only {{year}} and {{seq}}: {approval_no_format!r}") from None
         if first == second:
             raise ValueError(f"APPROVAL_NO_FORMAT must contain {{seq}}: {approval_no_format!r}")
-        return cls(approval_no_format)
+        if isinstance(classified_visible_to, str):
+            classified_visible_to = [o.strip() for o in classified_visible_to.split(",") if o.strip()]
+        return cls(approval_no_format, tuple(classified_visible_to))
 
 
 @dataclass
@@ -105,6 +117,8 @@ class Project:
     classified: bool = False
     plan_year: int | None = None
     plan_type: str | None = None
+    estimated_investment: Decimal | None = None
+    estimate_as_of: str | None = None  # ISO time of the event that told us the estimate
 
 
 @dataclass
@@ -132,6 +146,7 @@ class Application:
     opinion: str | None = None
     decided_by: str | None = None
     decided_at: dt.datetime | None = None
+    estimated_investment: Decimal | None = None  # the project's estimate, frozen once decided
 
 
 @dataclass
@@ -164,8 +179,11 @@ def project_of(evt: Event) -> str:
     return evt.project_id
 
 
-def learn_planned(project: Project, data: Mapping[str, Any]) -> Project:
-    """Art 10: planning's ``project.planned`` puts the project in the annual or supplementary plan."""
+def learn_planned(
+    project: Project, data: Mapping[str, Any], as_of: str, application: Application | None = None
+) -> Project:
+    """Art 10: planning's ``project.planned`` puts the project in the annual or supplementary plan,
+    with its planned estimate as of ``as_of`` (the event's time)."""
     project.planned = True
     project.name = data.get("name") or ""
     project.unit = data["unit"]
@@ -173,7 +191,26 @@ def learn_planned(project: Project, data: Mapping[str, Any]) -> Project:
     project.classified = data["classified"]
     project.plan_year = data["plan_year"]
     project.plan_type = data["plan_type"]
+    learn_estimate(project, application, data["estimated_investment"], as_of)
     return project
+
+
+def learn_estimate(project: Project, application: Application | None, amount: str | Decimal | None, as_of: str) -> None:
+    """Art 12, 18: the project's estimate as of ``as_of``. A null amount (a change that leaves the
+    estimate as it was) or an event older than the one the estimate came from changes nothing; an
+    open application follows the estimate, a decided one keeps the estimate it was decided on."""
+    if amount is None:
+        return
+    if project.estimate_as_of is not None and _instant(as_of) <= _instant(project.estimate_as_of):
+        return
+    project.estimated_investment = Decimal(str(amount))
+    project.estimate_as_of = as_of
+    if application is not None and application.status in OPEN_STATES:
+        application.estimated_investment = project.estimated_investment
+
+
+def _instant(iso: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(iso)
 
 
 def concluded_review(event_type: str, project_id: str, data: Mapping[str, Any], occurred_at: str) -> ConcludedReview:
@@ -190,7 +227,7 @@ def concluded_review(event_type: str, project_id: str, data: Mapping[str, Any], 
 def latest_passing_review(reviews: Iterable[ConcludedReview]) -> ConcludedReview | None:
     """The passing review (passed or filed) concluded last, or None; failed reviews never count."""
     passing = [r for r in reviews if r.outcome in PASSING_OUTCOMES]
-    return max(passing, key=lambda r: (dt.datetime.fromisoformat(r.concluded_at), r.review_id), default=None)
+    return max(passing, key=lambda r: (_instant(r.concluded_at), r.review_id), default=None)
 
 
 def take_reviews_into_account(
@@ -227,14 +264,22 @@ def check_owner(caller: Caller, project: Project) -> None:
     check_project_owner(caller, project, "申请立项")
 
 
-def can_see(caller: Caller, project: Project) -> bool:
-    """A unit sees only its own projects; bureaus see all."""
-    return not caller.is_unit or caller.org in (project.unit, project_owner(project))
+def can_see(caller: Caller, project: Project, rules: ApprovalRules) -> bool:
+    """Art 4, 25: a unit sees its own projects (and those built for it); a bureau sees every project
+    but a classified one, which only the bureaus of ``CLASSIFIED_VISIBLE_TO`` see."""
+    if caller.org in (project.unit, project_owner(project)):
+        return True
+    if caller.is_unit:
+        return False
+    return not project.classified or caller.org in rules.classified_visible_to
 
 
-def check_visible(caller: Caller, project: Project | None) -> None:
-    if project is None or not project.planned or not can_see(caller, project):
-        raise NotFound("PROJECT_NOT_FOUND", "项目不存在或无权查看")
+def check_visible(caller: Caller, project: Project | None, rules: ApprovalRules) -> Project:
+    """Art 4, 25: a project the caller may not see is not found, and the message says nothing of it:
+    not its owner, not its name, not whether it exists."""
+    if project is None or not project.planned or not can_see(caller, project, rules):
+        raise NotFound("PROJECT_NOT_FOUND", "项目不存在或无权查看（第四条、第二十五条）")
+    return project
 
 
 def check_applied(application: Application | None) -> Application:
@@ -280,19 +325,24 @@ def apply(
     reviews: Iterable[ConcludedReview],
     approval_type: str,
     caller: Caller,
+    rules: ApprovalRules,
     now: dt.datetime,
 ) -> tuple[Application, ApprovalApplied]:
-    """A new application, ready at once if a passing review is already known (Art 10, 11, 13)."""
+    """A new application, ready at once if a passing review is already known (Art 10, 11, 13).
+
+    Art 10 comes first: a project approval has not heard of is answered alike for every caller."""
     project = check_in_plan(project)
+    check_visible(caller, project, rules)
     check_owner(caller, project)
     check_one_open_application(latest)
     application = Application(
         application_id=new_id("apr"),
         project_id=project.project_id,
         approval_type=approval_type,
-        applied_by=caller.org,
+        applied_by=caller.actor,
         applied_at=now,
         status=_transition(latest, Action.APPLY).value,
+        estimated_investment=project.estimated_investment,
     )
     take_reviews_into_account(application, reviews)
     applied = ApprovalApplied(
@@ -311,6 +361,7 @@ def issue_approval_no(counter: ApprovalCounter, rules: ApprovalRules) -> str:
 
 
 def grant(
+    project: Project | None,
     application: Application | None,
     counter: ApprovalCounter,
     rules: ApprovalRules,
@@ -319,6 +370,7 @@ def grant(
     now: dt.datetime,
 ) -> tuple[Application, ApprovalGranted]:
     """Art 13: the DRC approves a ready application under the next approval number of the year."""
+    check_visible(caller, project, rules)
     application = check_open(application)
     review_id = check_review_passed(application)
     application.status = _transition(application, Action.GRANT).value
@@ -331,14 +383,21 @@ def grant(
         approval_type=application.approval_type,
         review_id=review_id,
         opinion=opinion,
+        estimated_investment=application.estimated_investment,
     )
     return application, granted
 
 
 def reject(
-    application: Application | None, opinion: str, caller: Caller, now: dt.datetime
+    project: Project | None,
+    application: Application | None,
+    rules: ApprovalRules,
+    opinion: str,
+    caller: Caller,
+    now: dt.datetime,
 ) -> tuple[Application, ApprovalRejected]:
     """The DRC refuses an open application, with or without a review (see the module docstring)."""
+    check_visible(caller, project, rules)
     application = check_open(application)
     application.status = _transition(application, Action.REJECT).value
     _decided(application, opinion, caller, now)
@@ -347,5 +406,5 @@ def reject(
 
 def _decided(application: Application, opinion: str, caller: Caller, now: dt.datetime) -> None:
     application.opinion = opinion
-    application.decided_by = caller.org
+    application.decided_by = caller.actor  # Art 27: the person as well as the org
     application.decided_at = now

@@ -2,9 +2,11 @@
 registered in the catalog through the ``nx.events`` entry point (``approval.event_schemas:SPECS``).
 A new version only adds fields; its typed event in ``approval.events`` carries the new version number."""
 
+from typing import Any
+
 from marshmallow import Schema, fields
 
-from nxshared.events import EventSpec
+from nxshared.events import EventSpec, money_field
 
 SOURCE = "approval"
 
@@ -21,12 +23,23 @@ class ApprovalGrantedV1(Schema):
     opinion = fields.String(load_default="")
 
 
+class ApprovalGrantedV2(ApprovalGrantedV1):
+    """v2: the project's planned estimate (Art 12, 18) the grant was decided on; null when unknown."""
+
+    estimated_investment = money_field(load_default=None, allow_none=True)
+
+
+def _granted_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    data.setdefault("estimated_investment", None)
+    return data
+
+
 class ApprovalRejectedV1(Schema):
     opinion = fields.String(load_default="")
 
 
 SPECS = [
     EventSpec.of("approval.applied", SOURCE, ApprovalAppliedV1),
-    EventSpec.of("approval.granted", SOURCE, ApprovalGrantedV1),
+    EventSpec.of("approval.granted", SOURCE, ApprovalGrantedV1, ApprovalGrantedV2, upcasters={1: _granted_v1_to_v2}),
     EventSpec.of("approval.rejected", SOURCE, ApprovalRejectedV1),
 ]

@@ -3,6 +3,7 @@ newest version (CONTRACT §Events, source ``approval``). Their data schemas per 
 ``approval.event_schemas``."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import ClassVar
 
 from nxshared.core.events import DomainEvent
@@ -19,11 +20,12 @@ class ApprovalApplied(DomainEvent):
 @dataclass(frozen=True, kw_only=True)
 class ApprovalGranted(DomainEvent):
     event_type: ClassVar[str] = "approval.granted"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     approval_no: str
     approval_type: str
     review_id: str
     opinion: str
+    estimated_investment: Decimal | None  # v2: the project's planned estimate the grant was decided on
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,7 +4,9 @@ from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import registry
 
 from approval import domain
-from nxshared.tables import UtcDateTime, inbox_table, outbox_table
+from nxshared.tables import Money, UtcDateTime, inbox_table, outbox_table
+
+ACTOR_MAX = 200  # "sub@org" (Art 27): a token's sub is at most 128 characters, an org code 64
 
 metadata = MetaData()
 mapper_registry = registry(metadata=metadata)
@@ -23,6 +25,8 @@ projects = Table(
     Column("classified", Boolean, nullable=False, default=False),
     Column("plan_year", Integer),
     Column("plan_type", String(16)),
+    Column("estimated_investment", Money),
+    Column("estimate_as_of", String(40)),
 )
 
 reviews = Table(
@@ -43,13 +47,14 @@ applications = Table(
     Column("project_id", String(64), nullable=False, index=True),
     Column("approval_type", String(16), nullable=False),
     Column("status", String(16), nullable=False, index=True),
-    Column("applied_by", String(64), nullable=False),
+    Column("applied_by", String(ACTOR_MAX), nullable=False),
     Column("applied_at", UtcDateTime, nullable=False),
     Column("review_id", String(64)),
     Column("approval_no", String(64), unique=True),
     Column("opinion", Text),
-    Column("decided_by", String(64)),
+    Column("decided_by", String(ACTOR_MAX)),
     Column("decided_at", UtcDateTime),
+    Column("estimated_investment", Money),
 )
 
 approval_counters = Table(

@@ -1,24 +1,24 @@
-"""Input and output shapes of approval's RPC methods (CONTRACT §approval)."""
+"""Input and output shapes of approval's RPC methods (CONTRACT §approval). Every field is bounded as
+its column is (``nxshared.validation``)."""
 
 from marshmallow import Schema, fields, validate
 
 from approval.domain import ApprovalType
-
-REQUIRED_TEXT = {"validate": validate.Length(min=1), "required": True}
+from nxshared.validation import Code, MoneyField, Text
 
 
 class ApplicationIn(Schema):
-    project_id = fields.String(**REQUIRED_TEXT)
+    project_id = Code(required=True)
     approval_type = fields.String(required=True, validate=validate.OneOf([t.value for t in ApprovalType]))
 
 
 class DecisionIn(Schema):
-    project_id = fields.String(**REQUIRED_TEXT)
-    opinion = fields.String(**REQUIRED_TEXT)
+    project_id = Code(required=True)
+    opinion = Text(required=True)
 
 
 class ProjectIdIn(Schema):
-    project_id = fields.String(**REQUIRED_TEXT)
+    project_id = Code(required=True)
 
 
 class ApprovalOut(Schema):
@@ -33,3 +33,4 @@ class ApprovalOut(Schema):
     opinion = fields.String(allow_none=True)
     decided_by = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
+    estimated_investment = MoneyField(allow_none=True)

@@ -15,7 +15,7 @@ from nxshared.validation import load
 
 
 def approval_rules(config):
-    return domain.ApprovalRules.from_settings(config["APPROVAL_NO_FORMAT"])
+    return domain.ApprovalRules.from_settings(config["APPROVAL_NO_FORMAT"], config["CLASSIFIED_VISIBLE_TO"])
 
 
 def approval_gauges(session, now):
@@ -38,7 +38,7 @@ class ApprovalService(ServiceBase):
     def apply_for_approval(self, project_id, approval_type):
         wanted = load(s.ApplicationIn(), {"project_id": project_id, "approval_type": approval_type})
         with self.db.transaction(SqlRepository) as uow:
-            created = usecases.apply(uow, **wanted, caller=self.auth.caller, now=self.clock.now())
+            created = usecases.apply(uow, **wanted, caller=self.auth.caller, rules=self.rules, now=self.clock.now())
             return s.ApprovalOut().dump(created)
 
     @rpc(allow=["drc"])
@@ -59,14 +59,15 @@ class ApprovalService(ServiceBase):
     def reject_approval(self, project_id, opinion):
         wanted = load(s.DecisionIn(), {"project_id": project_id, "opinion": opinion})
         with self.db.transaction(SqlRepository) as uow:
-            rejected = usecases.reject(uow, **wanted, caller=self.auth.caller, now=self.clock.now())
+            rejected = usecases.reject(uow, **wanted, caller=self.auth.caller, rules=self.rules, now=self.clock.now())
             return s.ApprovalOut().dump(rejected)
 
     @rpc(allow=[ANY_ORG])
     def get_approval(self, project_id):
         wanted = load(s.ProjectIdIn(), {"project_id": project_id})
         with self.db.reading() as session:
-            return s.ApprovalOut().dump(usecases.get(Reading(session), **wanted, caller=self.auth.caller))
+            found = usecases.get(Reading(session), **wanted, caller=self.auth.caller, rules=self.rules)
+            return s.ApprovalOut().dump(found)
 
     # --- what approval learns from planning and review -------------------------------------------
 
@@ -75,6 +76,12 @@ class ApprovalService(ServiceBase):
         """Art 10: the project is in the annual or supplementary plan."""
         with self.db.transaction(SqlRepository) as uow:
             usecases.on_project_planned(uow, REGISTRY.decode(payload))
+
+    @subscribe("change.approved", source="planning")
+    def on_change_approved(self, payload):
+        """Art 18: an approved change may alter the project's estimate."""
+        with self.db.transaction(SqlRepository) as uow:
+            usecases.on_change_approved(uow, REGISTRY.decode(payload))
 
     @subscribe("review.passed", "review.filed", "review.failed", source="review")
     def on_review_concluded(self, payload):

@@ -43,11 +43,17 @@ class Reading(Protocol):
 
 
 def apply(
-    uow: UnitOfWork[Repository], project_id: str, approval_type: str, caller: Caller, now: dt.datetime
+    uow: UnitOfWork[Repository],
+    project_id: str,
+    approval_type: str,
+    caller: Caller,
+    rules: domain.ApprovalRules,
+    now: dt.datetime,
 ) -> Application:
     project = uow.repo.locked_project(project_id)
     latest = uow.repo.latest_application(project_id)
-    application, applied = domain.apply(project, latest, uow.repo.reviews(project_id), approval_type, caller, now)
+    reviews = uow.repo.reviews(project_id)
+    application, applied = domain.apply(project, latest, reviews, approval_type, caller, rules, now)
     uow.repo.add(application)
     uow.emit(applied)
     return application
@@ -63,23 +69,31 @@ def grant(
     now: dt.datetime,
 ) -> Application:
     """Art 13: ``year`` is the year whose approval numbers the grant draws from."""
-    uow.repo.locked_project(project_id)
+    project = uow.repo.locked_project(project_id)
     application = uow.repo.latest_application(project_id)
     counter = uow.repo.locked_counter(year)
-    granted, event = domain.grant(application, counter, rules, opinion, caller, now)
+    granted, event = domain.grant(project, application, counter, rules, opinion, caller, now)
     uow.emit(event)
     return granted
 
 
-def reject(uow: UnitOfWork[Repository], project_id: str, opinion: str, caller: Caller, now: dt.datetime) -> Application:
-    uow.repo.locked_project(project_id)
-    rejected, event = domain.reject(uow.repo.latest_application(project_id), opinion, caller, now)
+def reject(
+    uow: UnitOfWork[Repository],
+    project_id: str,
+    opinion: str,
+    caller: Caller,
+    rules: domain.ApprovalRules,
+    now: dt.datetime,
+) -> Application:
+    project = uow.repo.locked_project(project_id)
+    application = uow.repo.latest_application(project_id)
+    rejected, event = domain.reject(project, application, rules, opinion, caller, now)
     uow.emit(event)
     return rejected
 
 
-def get(uow: Reading, project_id: str, caller: Caller) -> Application:
-    domain.check_visible(caller, uow.repo.project(project_id))
+def get(uow: Reading, project_id: str, caller: Caller, rules: domain.ApprovalRules) -> Application:
+    domain.check_visible(caller, uow.repo.project(project_id), rules)
     return domain.check_applied(uow.repo.latest_application(project_id))
 
 
@@ -88,8 +102,19 @@ def get(uow: Reading, project_id: str, caller: Caller) -> Application:
 
 def on_project_planned(uow: UnitOfWork[Repository], evt: Event) -> None:
     """Art 10: the project is in the annual or supplementary plan."""
-    if uow.first_time(evt):
-        domain.learn_planned(uow.repo.locked_project(domain.project_of(evt)), evt.data)
+    if not uow.first_time(evt):
+        return
+    project = uow.repo.locked_project(domain.project_of(evt))
+    domain.learn_planned(project, evt.data, evt.occurred_at, uow.repo.latest_application(project.project_id))
+
+
+def on_change_approved(uow: UnitOfWork[Repository], evt: Event) -> None:
+    """Art 18: an approved change may raise or lower the project's estimate (v2 data; null: unchanged)."""
+    if not uow.first_time(evt):
+        return
+    project = uow.repo.locked_project(domain.project_of(evt))
+    application = uow.repo.latest_application(project.project_id)
+    domain.learn_estimate(project, application, evt.data.get("estimated_investment"), evt.occurred_at)
 
 
 def on_review_concluded(uow: UnitOfWork[Repository], evt: Event) -> None:

@@ -3,13 +3,14 @@ planning's and review's events delivered through the broker."""
 
 import pytest
 import requests
+from nameko.testing.services import entrypoint_hook
 from sqlalchemy import func, select
 
-from approval.models import outbox, reviews
+from approval.models import applications, outbox, projects, reviews
 from approval.service import ApprovalService
 from nxshared.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
 from nxshared.db import make_engine
-from nxshared.testing import call, make_event
+from nxshared.testing import bearer, call, make_event
 from nxshared.testing import deliver as deliver_to
 from nxshared.testing import planned_event as shared_planned_event
 
@@ -23,8 +24,11 @@ def approval(container_factory, service_config):
     return container
 
 
+HANDLERS = {"project.planned": "on_project_planned", "change.approved": "on_change_approved"}
+
+
 def handler_for(payload):
-    return "on_project_planned" if payload["event_type"] == "project.planned" else "on_review_concluded"
+    return HANDLERS.get(payload["event_type"], "on_review_concluded")
 
 
 def deliver(container, payload):
@@ -120,7 +124,7 @@ def test_unplanned_project_is_refused_with_a_clear_message(approval):
 
 def test_owner_type_and_open_application_are_checked(approval):
     deliver(approval, planned_event())
-    with pytest.raises(Forbidden, match="NOT_PROJECT_OWNER"):
+    with pytest.raises(NotFound, match="PROJECT_NOT_FOUND"):
         apply(approval, org="unit:health")
     with pytest.raises(ValidationError):
         call(approval, "apply_for_approval", "unit:edu", project_id=PROJECT, approval_type="bless")
@@ -169,3 +173,150 @@ def test_business_gauges(approval):
     assert "nx_approval_awaiting_review 1.0" in text
     assert 'nx_approval_applications{status="awaiting_review"} 1.0' in text
     assert 'nx_approval_applications{status="granted"} 0.0' in text
+
+
+# --- visibility (Art 4, 25) -------------------------------------------------------------------
+
+
+def test_another_units_project_is_not_found_and_nothing_of_it_is_told(approval):
+    deliver(approval, planned_event())
+    apply(approval)
+    for method, kwargs in [("apply_for_approval", {"approval_type": "approve"}), ("get_approval", {})]:
+        with pytest.raises(NotFound) as err:
+            call(approval, method, "unit:health", project_id=PROJECT, **kwargs)
+        assert str(err.value).startswith("PROJECT_NOT_FOUND: ")
+        assert "unit:edu" not in str(err.value) and "智慧教育平台" not in str(err.value)
+
+
+def test_a_classified_project_is_hidden_from_bureaus_outside_classified_visible_to(container_factory, service_config):
+    config = service_config("approval", TODAY="2027-03-01", CLASSIFIED_VISIBLE_TO="smart_office,data_center")
+    container = container_factory(ApprovalService, config)
+    container.start()
+    deliver(container, planned_event(classified=True))
+    deliver(container, review_event("passed"))
+    assert apply(container)["status"] == "ready"
+    assert call(container, "get_approval", "smart_office", project_id=PROJECT)["status"] == "ready"
+    for method, kwargs in [
+        ("get_approval", {}),
+        ("grant_approval", {"opinion": "同意"}),
+        ("reject_approval", {"opinion": "否"}),
+    ]:
+        with pytest.raises(NotFound, match="PROJECT_NOT_FOUND"):
+            call(container, method, "drc", project_id=PROJECT, **kwargs)
+    with pytest.raises(NotFound, match="PROJECT_NOT_FOUND"):
+        call(container, "get_approval", "finance", project_id=PROJECT)
+    assert call(container, "get_approval", "unit:edu", project_id=PROJECT)["status"] == "ready"
+
+
+def test_the_default_setting_lets_the_drc_decide_on_a_classified_project(approval):
+    deliver(approval, planned_event(classified=True))
+    deliver(approval, review_event("passed"))
+    apply(approval)
+    assert grant(approval)["status"] == "granted"
+
+
+# --- the planned estimate (Art 12, 18) ----------------------------------------------------------
+
+
+def test_the_planned_estimate_follows_an_approved_change_into_the_grant_event(approval):
+    deliver(approval, planned_event(estimated_investment="2500000.00"))
+    assert apply(approval)["estimated_investment"] == "2500000.00"
+    change = {"change_id": "chg-1", "opinion": "同意变更", "estimated_investment": "9000000.00"}
+    deliver(approval, make_event("change.approved", PROJECT, change))
+    deliver(
+        approval, make_event("change.approved", PROJECT, {**change, "change_id": "chg-2", "estimated_investment": None})
+    )
+    assert call(approval, "get_approval", "unit:edu", project_id=PROJECT)["estimated_investment"] == "9000000.00"
+    deliver(approval, review_event("passed"))
+    assert grant(approval)["estimated_investment"] == "9000000.00"
+    payload = scalar(approval, select(outbox.c.payload).where(outbox.c.event_type == "approval.granted"))
+    assert (payload["version"], payload["data"]["estimated_investment"]) == (2, "9000000.00")
+
+
+# --- records (Art 27) ---------------------------------------------------------------------------
+
+
+def call_as(container, method, org, sub, **kwargs):
+    with entrypoint_hook(container, method, context_data={"authorization": bearer(org, sub=sub)}) as hook:
+        return hook(**kwargs)
+
+
+def test_who_applied_and_who_decided_keep_the_person_however_long(approval):
+    unit = "unit:" + "e" * 59  # the longest org code
+    applicant, decider = "李" * 128, "w" * 128  # the longest sub a token may carry
+    deliver(approval, planned_event(unit=unit))
+    deliver(approval, review_event("passed"))
+    applied = call_as(approval, "apply_for_approval", unit, applicant, project_id=PROJECT, approval_type="approve")
+    assert applied["applied_by"] == f"{applicant}@{unit}"
+    granted = call_as(approval, "grant_approval", "drc", decider, project_id=PROJECT, opinion="同意立项")
+    assert granted["decided_by"] == f"{decider}@drc"
+    stored = scalar(approval, select(applications.c.applied_by + "|" + applications.c.decided_by))
+    assert stored == f"{applicant}@{unit}|{decider}@drc"
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+BAD_PROJECT_IDS = [123, None, ["prj-1"], "", "   ", " prj-1", "prj-1\n", "p" * 65]
+
+
+def row_counts(container):
+    return [scalar(container, select(func.count()).select_from(t)) for t in (projects, applications, outbox)]
+
+
+@pytest.mark.parametrize("project_id", BAD_PROJECT_IDS, ids=repr)
+def test_a_bad_project_id_is_refused_naming_the_field_and_nothing_is_stored(approval, project_id):
+    deliver(approval, planned_event())
+    before = row_counts(approval)
+    calls = [
+        ("apply_for_approval", "unit:edu", {"approval_type": "approve"}),
+        ("grant_approval", "drc", {"opinion": "同意"}),
+        ("reject_approval", "drc", {"opinion": "不同意"}),
+        ("get_approval", "drc", {}),
+    ]
+    for method, org, kwargs in calls:
+        with pytest.raises(ValidationError) as err:
+            call(approval, method, org, project_id=project_id, **kwargs)
+        assert "project_id" in str(err.value)
+    assert row_counts(approval) == before
+
+
+@pytest.mark.parametrize("opinion", [None, 5, "", "  \n ", "意" * 5001], ids=repr)
+def test_a_bad_opinion_is_refused_naming_the_field_and_nothing_changes(approval, opinion):
+    deliver(approval, planned_event())
+    deliver(approval, review_event("passed"))
+    apply(approval)
+    before = row_counts(approval)
+    for method in ("grant_approval", "reject_approval"):
+        with pytest.raises(ValidationError) as err:
+            call(approval, method, "drc", project_id=PROJECT, opinion=opinion)
+        assert "opinion" in str(err.value)
+    assert row_counts(approval) == before
+    assert call(approval, "get_approval", "drc", project_id=PROJECT)["status"] == "ready"
+
+
+@pytest.mark.parametrize("approval_type", [None, 1, "", "APPROVE", "approve ", "bless"], ids=repr)
+def test_an_unknown_approval_type_is_refused_naming_the_field(approval, approval_type):
+    deliver(approval, planned_event())
+    with pytest.raises(ValidationError) as err:
+        call(approval, "apply_for_approval", "unit:edu", project_id=PROJECT, approval_type=approval_type)
+    assert "approval_type" in str(err.value)
+    assert scalar(approval, select(func.count()).select_from(applications)) == 0
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+
+def test_the_migrated_schema_matches_the_models(service_config):
+    """0002 widens the actor columns and adds the estimates: the migrated tables are the models'."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from approval.models import metadata
+
+    engine = make_engine(service_config("approval")["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()

@@ -2,6 +2,7 @@
 call leaves everything as it was, and that a redelivered event is applied once."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -17,7 +18,7 @@ from .fakes import FakeRepository
 
 PROJECT = "prj-0123456789ab"
 NOW = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.UTC)
-RULES = ApprovalRules.from_settings("南发改审〔{year}〕{seq:03d}号")
+RULES = ApprovalRules.from_settings("南发改审〔{year}〕{seq:03d}号", "smart_office,county_gov,data_center,drc")
 OWNER = Caller("li", "unit:edu")
 DRC = Caller("wang", "drc")
 
@@ -43,8 +44,15 @@ def concluded(uow, outcome="passed", review_id="rev-1"):
     return evt
 
 
+def changed(uow, estimate):
+    data = {"change_id": "chg-1", "opinion": "同意变更", "estimated_investment": estimate}
+    evt = REGISTRY.decode(make_event("change.approved", PROJECT, data))
+    run(uow, usecases.on_change_approved, evt)
+    return evt
+
+
 def apply(uow, caller=OWNER):
-    return run(uow, usecases.apply, PROJECT, "approve", caller=caller, now=NOW)
+    return run(uow, usecases.apply, PROJECT, "approve", caller=caller, rules=RULES, now=NOW)
 
 
 def grant(uow):
@@ -52,7 +60,7 @@ def grant(uow):
 
 
 def reject(uow):
-    return run(uow, usecases.reject, PROJECT, "不予立项", caller=DRC, now=NOW)
+    return run(uow, usecases.reject, PROJECT, "不予立项", caller=DRC, rules=RULES, now=NOW)
 
 
 def state(uow):
@@ -101,9 +109,41 @@ def test_get_returns_the_latest_application(uow):
     apply(uow)
     reject(uow)
     again = apply(uow)
-    assert run(uow, usecases.get, PROJECT, caller=DRC) is again
+    assert run(uow, usecases.get, PROJECT, caller=DRC, rules=RULES) is again
     with pytest.raises(NotFound, match="PROJECT_NOT_FOUND"):
-        run(uow, usecases.get, "prj-unknown", caller=DRC)
+        run(uow, usecases.get, "prj-unknown", caller=DRC, rules=RULES)
+
+
+def test_a_project_the_caller_may_not_see_is_not_found_by_any_use_case(uow):
+    """Art 4, 25: another unit, and a bureau outside CLASSIFIED_VISIBLE_TO for a classified project."""
+    planned(uow, classified=True)
+    apply(uow)
+    concluded(uow, "passed")
+    before = state(uow)
+    for caller in (Caller("zhao", "unit:health"), Caller("qian", "finance")):
+        with pytest.raises(NotFound, match="PROJECT_NOT_FOUND"):
+            run(uow, usecases.get, PROJECT, caller=caller, rules=RULES)
+    with pytest.raises(NotFound, match="PROJECT_NOT_FOUND"):
+        apply(uow, caller=Caller("zhao", "unit:health"))
+    hidden = ApprovalRules.from_settings(RULES.approval_no_format, "smart_office")
+    with pytest.raises(NotFound, match="PROJECT_NOT_FOUND"):
+        run(uow, usecases.grant, PROJECT, "同意", caller=DRC, rules=hidden, year=2027, now=NOW)
+    with pytest.raises(NotFound, match="PROJECT_NOT_FOUND"):
+        run(uow, usecases.reject, PROJECT, "不同意", caller=DRC, rules=hidden, now=NOW)
+    assert state(uow) == before
+
+
+def test_the_planned_estimate_follows_approved_changes_into_the_grant(uow):
+    """Art 12, 18: planned at 2,500,000.00, raised to 9,000,000.00 by an approved change; a change
+    that leaves the estimate (null) changes nothing; the grant carries the estimate (v2)."""
+    planned(uow)
+    assert apply(uow).estimated_investment == Decimal("2500000.00")
+    changed(uow, "9000000.00")
+    changed(uow, None)
+    concluded(uow, "passed")
+    granted = grant(uow)
+    assert granted.estimated_investment == Decimal("9000000.00")
+    assert (uow.emitted[-1].version, uow.emitted[-1].estimated_investment) == (2, Decimal("9000000.00"))
 
 
 @pytest.mark.parametrize(
@@ -114,8 +154,9 @@ def test_get_returns_the_latest_application(uow):
         (lambda uow: (planned(uow), apply(uow)), grant, RuleViolation),  # no passing review
         (lambda uow: (planned(uow), apply(uow)), apply, Conflict),  # one open application
         (lambda uow: (planned(uow), apply(uow), reject(uow)), reject, Conflict),  # decided
+        (planned, lambda uow: apply(uow, caller=Caller("zhao", "unit:health")), NotFound),  # not visible
     ],
-    ids=["unplanned", "no-application", "review-not-passed", "already-open", "already-decided"],
+    ids=["unplanned", "no-application", "review-not-passed", "already-open", "already-decided", "not-visible"],
 )
 def test_a_refused_call_leaves_repository_and_events_unchanged(uow, prepare, refused, error):
     prepare(uow)
@@ -132,6 +173,23 @@ def test_a_redelivered_event_is_applied_once(uow):
     run(uow, usecases.on_project_planned, REGISTRY.decode(first))
     assert uow.repo.projects[PROJECT].name == "第二版名称"
     assert len(uow.inbox) == 2
+
+
+def test_a_redelivered_change_is_applied_once(uow):
+    planned(uow)
+    raised = changed(uow, "9000000.00")
+    run(uow, usecases.on_change_approved, raised)
+    assert uow.repo.projects[PROJECT].estimated_investment == Decimal("9000000.00")
+    assert len(uow.inbox) == 2
+
+
+def test_an_approved_change_received_before_the_plan_is_not_undone_by_it(uow):
+    """Events come through separate queues: the later event's estimate stands, whatever the order."""
+    early_plan = REGISTRY.decode(planned_event(PROJECT))
+    changed(uow, "9000000.00")
+    run(uow, usecases.on_project_planned, early_plan)
+    assert uow.repo.projects[PROJECT].planned
+    assert apply(uow).estimated_investment == Decimal("9000000.00")
 
 
 def test_a_redelivered_review_is_recorded_once(uow):
