@@ -14,11 +14,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from nxshared.core.caller import Caller, check_project_owner, project_owner
+from nxshared.core.caller import Caller, check_project_owner, is_org, project_owner
 from nxshared.core.errors import Conflict, NotFound, RuleViolation
 from nxshared.core.events import DomainEvent
 from nxshared.core.money import format_money, parse_money
-from review.events import CONCLUSION_EVENTS, ReviewSubmitted
+from review.events import CONCLUSION_EVENTS, OpinionRecorded, PanelAssigned, ReviewSubmitted
 
 
 class ReviewRoute(StrEnum):
@@ -45,6 +45,7 @@ LEVEL_NAMES = {"national": "国家", "provincial": "省", "city": "市", "county
 EXPERT_VERDICTS = ("pass", "conditional", "fail")
 CONCLUSIONS = (ReviewStatus.PASSED.value, ReviewStatus.FAILED.value)
 REVIEWED_ROUTES = (ReviewRoute.EXPERT_PANEL.value, ReviewRoute.CENTER_OPINION.value)
+ART_12_MIN_PANEL = 3  # "不少于3人": a setting may raise the panel's size, never lower it
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class ReviewRules:
     filing_threshold: Decimal
     panel_min_experts: int
     panel_expert_levels: tuple[str, ...]
+    classified_visible_to: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(
@@ -63,17 +65,39 @@ class ReviewRules:
         filing_threshold: object,
         panel_min_experts: object,
         panel_expert_levels: object,
+        classified_visible_to: object = "",
     ) -> "ReviewRules":
+        """The rules from config values; a value that would break Art 12 stops the service at start."""
         levels = _list_setting(panel_expert_levels)
         unknown = set(levels) - {level.value for level in ExpertLevel}
         if unknown or not levels:
             raise ValueError(f"PANEL_EXPERT_LEVELS: unknown or empty levels {sorted(unknown)}")
-        return cls(
-            _money_setting("EXPERT_PANEL_THRESHOLD", expert_panel_threshold),
-            _money_setting("FILING_THRESHOLD", filing_threshold),
-            int(str(panel_min_experts)),
-            tuple(levels),
-        )
+        if ExpertLevel.COUNTY.value in levels:
+            raise ValueError("PANEL_EXPERT_LEVELS: Art 12 seats panel experts at city level or above, not county")
+        panel_threshold = _money_setting("EXPERT_PANEL_THRESHOLD", expert_panel_threshold)
+        filing = _money_setting("FILING_THRESHOLD", filing_threshold)
+        if filing > panel_threshold:
+            raise ValueError(
+                f"FILING_THRESHOLD ({filing}) may not exceed EXPERT_PANEL_THRESHOLD ({panel_threshold}): "
+                "Art 12 would then file projects that need an expert panel"
+            )
+        minimum = _int_setting("PANEL_MIN_EXPERTS", panel_min_experts)
+        if minimum < ART_12_MIN_PANEL:
+            raise ValueError(f"PANEL_MIN_EXPERTS: Art 12 requires at least {ART_12_MIN_PANEL} experts, got {minimum}")
+        orgs = _list_setting(classified_visible_to)
+        bad_orgs = [org for org in orgs if not is_org(org)]
+        if bad_orgs:
+            raise ValueError(f"CLASSIFIED_VISIBLE_TO: not org codes {bad_orgs}")
+        return cls(panel_threshold, filing, minimum, tuple(levels), tuple(orgs))
+
+
+def _int_setting(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{name}: expected a whole number, got {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name}: expected a whole number, got {value!r}") from None
 
 
 def _list_setting(value: object) -> list[str]:
@@ -101,6 +125,13 @@ class PlannedProject:
     requires_construction_plan: bool
     classified: bool
     custom_software: bool
+    changed_estimate: Decimal | None = None
+    estimate_change_id: str | None = None
+
+    @property
+    def estimate(self) -> Decimal:
+        """The estimate (概算) as it stands: as planned, or as an approved change set it (Art 18)."""
+        return self.estimated_investment if self.changed_estimate is None else self.changed_estimate
 
 
 @dataclass
@@ -170,19 +201,38 @@ def check_owner(caller: Caller, project: PlannedProject) -> None:
     check_project_owner(caller, project, "提交建设方案或申请备案")
 
 
-def can_see(caller: Caller, project: PlannedProject) -> bool:
-    """A unit sees only its own projects' reviews; the bureaus see every review."""
-    return not caller.is_unit or caller.org == project.unit
+def can_see(caller: Caller, project: PlannedProject, rules: ReviewRules) -> bool:
+    """Art 4, 25: a unit sees only its own projects; a classified project only its owner and the
+    bureaus named in ``CLASSIFIED_VISIBLE_TO``; the bureaus see every other project."""
+    if caller.org in (project.unit, project_owner(project)):
+        return True
+    if caller.is_unit:
+        return False
+    return not project.classified or caller.org in rules.classified_visible_to
 
 
-def check_visible(caller: Caller, project: PlannedProject | None, code: str = "REVIEW_NOT_FOUND") -> PlannedProject:
-    if project is None or not can_see(caller, project):
-        raise NotFound(code, "评审或项目不存在，或无权查看")
-    return project
+def project_not_found() -> NotFound:
+    """Art 4, 25: one answer for a project that is unknown and one the caller may not see; it names
+    neither the project nor its owner."""
+    return NotFound("PROJECT_NOT_FOUND", "项目不存在或无权查看（第四条、第二十五条）", "Art 25")
 
 
 def review_not_found() -> NotFound:
-    return NotFound("REVIEW_NOT_FOUND", "评审或项目不存在，或无权查看")
+    return NotFound("REVIEW_NOT_FOUND", "评审不存在或无权查看（第四条、第二十五条）", "Art 25")
+
+
+def check_visible(caller: Caller, project: PlannedProject | None, rules: ReviewRules) -> PlannedProject:
+    """The project, if the caller may see it; otherwise ``PROJECT_NOT_FOUND`` (Art 4, 25)."""
+    if project is None or not can_see(caller, project, rules):
+        raise project_not_found()
+    return project
+
+
+def check_review_visible(caller: Caller, project: PlannedProject | None, rules: ReviewRules) -> PlannedProject:
+    """A review is seen by those who may see its project; otherwise ``REVIEW_NOT_FOUND`` (Art 4, 25)."""
+    if project is None or not can_see(caller, project, rules):
+        raise review_not_found()
+    return project
 
 
 # --- submission and filing (Art 12) -------------------------------------------------------------
@@ -213,10 +263,35 @@ def route_for_budget(budget: Decimal, rules: ReviewRules) -> ReviewRoute:
     return ReviewRoute.CENTER_OPINION
 
 
+def route_for(project: PlannedProject, budget: Decimal, rules: ReviewRules) -> ReviewRoute:
+    """Art 12 Decision: the route follows the larger of the plan's budget and the project's estimate,
+    so a plan cannot be priced below the estimate to escape an expert panel."""
+    return route_for_budget(max(budget, project.estimate), rules)
+
+
+def check_within_estimate(project: PlannedProject, budget: Decimal) -> None:
+    """Art 12, 18: the construction plan's budget stays within the estimate (概算) the project was
+    planned with, unless an approved change (Art 18) raised it."""
+    if budget > project.estimate:
+        raise RuleViolation(
+            "OVER_ESTIMATE",
+            f"建设方案预算 {format_money(budget)} 元超过项目投资概算 {format_money(project.estimate)} 元；"
+            "调增概算须经变更审批（第十二条、第十八条）",
+            "Art 12, Art 18",
+        )
+
+
+def apply_estimate_change(project: PlannedProject, change_id: str, estimate: Decimal | None) -> None:
+    """Art 18: an approved change that alters the estimate sets it; ``None`` leaves it as it was."""
+    if estimate is not None:
+        project.changed_estimate = estimate
+        project.estimate_change_id = change_id
+
+
 def check_filing_allowed(project: PlannedProject, rules: ReviewRules) -> None:
     """Art 12 Decision: filing only for an estimate strictly below the threshold ("以内") and a
     project that needs no construction plan."""
-    if project.estimated_investment >= rules.filing_threshold or project.requires_construction_plan:
+    if project.estimate >= rules.filing_threshold or project.requires_construction_plan:
         raise RuleViolation(
             "FILING_NOT_ALLOWED",
             f"只有投资概算低于 {format_money(rules.filing_threshold)} 元且无需编制建设方案的项目可以备案，"
@@ -225,8 +300,11 @@ def check_filing_allowed(project: PlannedProject, rules: ReviewRules) -> None:
         )
 
 
-def _check_may_apply(project: PlannedProject | None, history: list[Review], caller: Caller) -> PlannedProject:
+def _check_may_apply(
+    project: PlannedProject | None, history: list[Review], caller: Caller, rules: ReviewRules
+) -> PlannedProject:
     planned = check_in_plan(project)
+    check_visible(caller, planned, rules)
     check_owner(caller, planned)
     check_one_open_review(history)
     check_not_already_reviewed(history)
@@ -241,17 +319,18 @@ def submit_plan(
     rules: ReviewRules,
     now: dt.datetime,
 ) -> tuple[Review, list[DomainEvent]]:
-    """A new review of the project's construction plan, routed by its budget (Art 10–12)."""
-    planned = _check_may_apply(project, history, caller)
+    """A new review of the project's construction plan, routed by its budget and estimate (Art 10–12)."""
+    planned = _check_may_apply(project, history, caller, rules)
+    check_within_estimate(planned, plan["budget"])
     review = Review(
         review_id=new_id("rev"),
         project_id=planned.project_id,
-        route=route_for_budget(plan["budget"], rules).value,
+        route=route_for(planned, plan["budget"], rules).value,
         status=ReviewStatus.UNDER_REVIEW.value,
         budget=plan["budget"],
         title=plan["title"],
         document_ref=plan["document_ref"],
-        submitted_by=caller.org,
+        submitted_by=caller.actor,
         submitted_at=now,
     )
     submitted = ReviewSubmitted(
@@ -272,20 +351,20 @@ def file_project(
     now: dt.datetime,
 ) -> tuple[Review, list[DomainEvent]]:
     """A filing (备案): recorded, not reviewed (Art 12)."""
-    planned = _check_may_apply(project, history, caller)
+    planned = _check_may_apply(project, history, caller, rules)
     check_filing_allowed(planned, rules)
     review = Review(
         review_id=new_id("rev"),
         project_id=planned.project_id,
         route=ReviewRoute.FILING.value,
         status=ReviewStatus.FILED.value,
-        budget=planned.estimated_investment,
+        budget=planned.estimate,
         title=planned.name,
         document_ref=None,
-        submitted_by=caller.org,
+        submitted_by=caller.actor,
         submitted_at=now,
         opinion="投资概算低于备案限额且无需编制建设方案，予以备案（第十二条）",
-        concluded_by=caller.org,
+        concluded_by=caller.actor,
         concluded_at=now,
     )
     return review, [_conclusion_event(review, caller)]
@@ -330,14 +409,6 @@ def _transition(review: Review, action: str) -> ReviewStatus:
     return target
 
 
-def check_expert_panel(review: Review) -> None:
-    """Art 12: experts are assigned to a review that goes to an expert panel."""
-    if review.route != ReviewRoute.EXPERT_PANEL.value:
-        raise Conflict(
-            "NOT_EXPERT_PANEL", f"评审 {review.review_id} 的方式为 {review.route}，不组织专家组评审（第十二条）"
-        )
-
-
 def check_panel_not_assigned(review: Review) -> None:
     """Art 12: a review has one panel; the opinions it gives are the ones the conclusion rests on."""
     if review.experts:
@@ -350,6 +421,10 @@ def check_panel_size(experts: list[Expert], rules: ReviewRules) -> None:
         raise RuleViolation(
             "PANEL_TOO_SMALL", f"专家组评审须由不少于 {rules.panel_min_experts} 名不同的专家组成（第十二条）", "Art 12"
         )
+
+
+def is_panel(review: Review) -> bool:
+    return review.route == ReviewRoute.EXPERT_PANEL.value
 
 
 def check_expert_levels(experts: list[Expert], rules: ReviewRules) -> None:
@@ -372,7 +447,7 @@ def check_expert_conflict(experts: list[Expert], project: PlannedProject) -> Non
     if conflicted:
         raise RuleViolation(
             "EXPERT_CONFLICT",
-            f"专家 {'、'.join(conflicted)} 受雇于申报单位，须回避该项目的专家组评审（第十二条）",
+            f"专家 {'、'.join(conflicted)} 受雇于申报单位，须回避该项目的评审（第十二条）",
             "Art 12",
         )
 
@@ -380,18 +455,29 @@ def check_expert_conflict(experts: list[Expert], project: PlannedProject) -> Non
 def assign_panel(
     review: Review, experts: list[Expert], project: PlannedProject, rules: ReviewRules, caller: Caller
 ) -> list[DomainEvent]:
-    """Art 12: seat the panel of an expert-panel review under way."""
+    """Art 12: seat the experts of a review under way: an expert panel of the required size and
+    levels, or the experts a center-opinion review optionally invites (any number, any level).
+    No expert employed by the applicant sits on either."""
     _transition(review, "assign_experts")
-    check_expert_panel(review)
     check_panel_not_assigned(review)
     distinct = list({e.expert_id: e for e in experts}.values())
-    check_panel_size(distinct, rules)
-    check_expert_levels(distinct, rules)
+    if is_panel(review):
+        check_panel_size(distinct, rules)
+        check_expert_levels(distinct, rules)
+    elif not distinct:
+        raise RuleViolation("PANEL_TOO_SMALL", "至少须邀请一名专家（第十二条）", "Art 12")
     check_expert_conflict(distinct, project)
     review.experts = [
         PanelSeat(review_id=review.review_id, expert_id=e.expert_id, position=i) for i, e in enumerate(distinct)
     ]
-    return []
+    assigned = PanelAssigned(
+        project_id=review.project_id,
+        actor=caller.actor,
+        review_id=review.review_id,
+        route=review.route,
+        expert_ids=[seat.expert_id for seat in review.experts],
+    )
+    return [assigned]
 
 
 def check_on_panel(review: Review, expert_id: str) -> PanelSeat:
@@ -410,29 +496,50 @@ def record_opinion(review: Review, expert_id: str, verdict: str, opinion: str, c
     seat = check_on_panel(review, expert_id)
     seat.verdict = verdict
     seat.opinion = opinion
-    return []
+    recorded = OpinionRecorded(
+        project_id=review.project_id,
+        actor=caller.actor,
+        review_id=review.review_id,
+        expert_id=expert_id,
+        verdict=verdict,
+    )
+    return [recorded]
 
 
 def check_panel_complete(review: Review) -> None:
-    """Art 12: a panel is concluded only after every assigned expert's opinion is in."""
-    if review.route != ReviewRoute.EXPERT_PANEL.value:
-        return
+    """Art 12: a panel is concluded only after every assigned expert's opinion is in; so is a
+    center-opinion review that invited experts."""
     missing = [s.expert_id for s in review.experts if s.verdict is None]
-    if not review.experts or missing:
+    if missing or (is_panel(review) and not review.experts):
         waiting = "尚未指派专家组" if not review.experts else f"尚缺专家 {'、'.join(missing)} 的意见"
         raise RuleViolation(
             "PANEL_OPINIONS_INCOMPLETE",
-            f"专家组评审须待全部专家提交意见后方可作出结论，{waiting}（第十二条）",
+            f"评审须待全部指派的专家提交意见后方可作出结论，{waiting}（第十二条）",
+            "Art 12",
+        )
+
+
+def check_panel_majority(review: Review, verdict: str) -> None:
+    """Art 12 Decision: an expert panel's review does not pass when most of its experts said ``fail``."""
+    if verdict != ReviewStatus.PASSED.value or not is_panel(review):
+        return
+    failing = sum(1 for seat in review.experts if seat.verdict == "fail")
+    if failing * 2 > len(review.experts):
+        raise RuleViolation(
+            "PANEL_MAJORITY_FAILED",
+            f"专家组 {len(review.experts)} 名专家中有 {failing} 名意见为不通过，评审结论不能为通过（第十二条）",
             "Art 12",
         )
 
 
 def conclude(review: Review, verdict: str, opinion: str, caller: Caller, now: dt.datetime) -> list[DomainEvent]:
-    """Art 12: the data center concludes a review as passed or failed, a panel once it is complete."""
+    """Art 12: the data center concludes a review as passed or failed, once every assigned expert's
+    opinion is in; a panel's majority of ``fail`` cannot be concluded as passed."""
     target = _transition(review, verdict)
     check_panel_complete(review)
+    check_panel_majority(review, verdict)
     review.status = target.value
     review.opinion = opinion
-    review.concluded_by = caller.org
+    review.concluded_by = caller.actor
     review.concluded_at = now
     return [_conclusion_event(review, caller)]

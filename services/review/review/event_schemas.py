@@ -21,9 +21,23 @@ class ReviewConcludedV1(Schema):
     opinion = fields.String(load_default="")
 
 
+class PanelAssignedV1(Schema):
+    review_id = fields.String(required=True)
+    route = fields.String(required=True)
+    expert_ids = fields.List(fields.String(), required=True)
+
+
+class OpinionRecordedV1(Schema):
+    review_id = fields.String(required=True)
+    expert_id = fields.String(required=True)
+    verdict = fields.String(required=True)
+
+
 SPECS = [
     EventSpec.of("review.submitted", SOURCE, ReviewSubmittedV1),
     EventSpec.of("review.passed", SOURCE, ReviewConcludedV1),
     EventSpec.of("review.failed", SOURCE, ReviewConcludedV1),
     EventSpec.of("review.filed", SOURCE, ReviewConcludedV1),
+    EventSpec.of("review.panel_assigned", SOURCE, PanelAssignedV1),
+    EventSpec.of("review.opinion_recorded", SOURCE, OpinionRecordedV1),
 ]

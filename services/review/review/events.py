@@ -45,4 +45,30 @@ class ReviewFiled(DomainEvent):
     opinion: str
 
 
-CONCLUSION_EVENTS = {"passed": ReviewPassed, "failed": ReviewFailed, "filed": ReviewFiled}
+@dataclass(frozen=True, kw_only=True)
+class PanelAssigned(DomainEvent):
+    """The experts seated on a review, in order (Art 12, recorded per Art 27)."""
+
+    event_type: ClassVar[str] = "review.panel_assigned"
+    version: ClassVar[int] = 1
+    review_id: str
+    route: str
+    expert_ids: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpinionRecorded(DomainEvent):
+    """One assigned expert's verdict (Art 12, recorded per Art 27)."""
+
+    event_type: ClassVar[str] = "review.opinion_recorded"
+    version: ClassVar[int] = 1
+    review_id: str
+    expert_id: str
+    verdict: str
+
+
+CONCLUSION_EVENTS: dict[str, type[ReviewPassed | ReviewFailed | ReviewFiled]] = {
+    "passed": ReviewPassed,
+    "failed": ReviewFailed,
+    "filed": ReviewFiled,
+}

@@ -4,10 +4,12 @@ from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, T
 from sqlalchemy.orm import registry, relationship
 
 from nxshared.tables import Money, UtcDateTime, inbox_table, outbox_table
+from nxshared.validation import NAME_MAX
 from review import domain
 
 metadata = MetaData()
 mapper_registry = registry(metadata=metadata)
+ACTOR_MAX = 200  # who decided, as "person@org" (Art 27): a token's sub (≤128) and an org code
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
@@ -23,13 +25,15 @@ planned_projects = Table(
     Column("requires_construction_plan", Boolean, nullable=False),
     Column("classified", Boolean, nullable=False),
     Column("custom_software", Boolean, nullable=False),
+    Column("changed_estimate", Money),  # Art 18: the estimate as the latest approved change set it
+    Column("estimate_change_id", String(64)),
 )
 
 experts = Table(
     "experts",
     metadata,
     Column("expert_id", String(32), primary_key=True),
-    Column("name", String(100), nullable=False),
+    Column("name", String(NAME_MAX), nullable=False),
     Column("level", String(16), nullable=False),
     Column("field", String(200), nullable=False),
     Column("employer", String(200), nullable=False),
@@ -45,10 +49,10 @@ reviews = Table(
     Column("budget", Money, nullable=False),
     Column("title", String(200), nullable=False),
     Column("document_ref", String(200)),
-    Column("submitted_by", String(64), nullable=False),
+    Column("submitted_by", String(ACTOR_MAX), nullable=False),
     Column("submitted_at", UtcDateTime, nullable=False),
     Column("opinion", Text),
-    Column("concluded_by", String(64)),
+    Column("concluded_by", String(ACTOR_MAX)),
     Column("concluded_at", UtcDateTime),
 )
 

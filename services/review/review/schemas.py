@@ -3,10 +3,10 @@
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
-from nxshared.validation import Code, MoneyField
+from nxshared.validation import BoundedList, Code, MoneyField, Name, OrgCode, Text
 from review.domain import CONCLUSIONS, EXPERT_VERDICTS, ExpertLevel
 
-REQUIRED_TEXT = {"validate": validate.Length(min=1), "required": True}
+PANEL_MAX = 50  # experts seated on one review
 
 
 class ProjectRef(Schema):
@@ -18,8 +18,8 @@ class ReviewRef(Schema):
 
 
 class PlanIn(Schema):
-    title = fields.String(**REQUIRED_TEXT)
-    document_ref = fields.String(**REQUIRED_TEXT)
+    title = Name(required=True)
+    document_ref = Code(required=True)
     budget = MoneyField(required=True)
 
     @validates_schema
@@ -33,25 +33,25 @@ class SubmissionIn(ProjectRef):
 
 
 class ExpertIn(Schema):
-    name = fields.String(**REQUIRED_TEXT)
+    name = Name(required=True)
     level = fields.String(required=True, validate=validate.OneOf([level.value for level in ExpertLevel]))
-    field = fields.String(**REQUIRED_TEXT)
-    employer = fields.String(**REQUIRED_TEXT)
+    field = Name(required=True)
+    employer = OrgCode(required=True)  # Art 12: compared exactly with the applicant, so one spelling only
 
 
 class PanelIn(ReviewRef):
-    expert_ids = fields.List(fields.String(**REQUIRED_TEXT), required=True, validate=validate.Length(min=1))
+    expert_ids = BoundedList(Code(required=True), PANEL_MAX, 1, required=True)
 
 
 class OpinionIn(ReviewRef):
-    expert_id = fields.String(**REQUIRED_TEXT)
+    expert_id = Code(required=True)
     verdict = fields.String(required=True, validate=validate.OneOf(EXPERT_VERDICTS))
-    opinion = fields.String(**REQUIRED_TEXT)
+    opinion = Text(required=True)
 
 
 class ConclusionIn(ReviewRef):
     verdict = fields.String(required=True, validate=validate.OneOf(CONCLUSIONS))
-    opinion = fields.String(**REQUIRED_TEXT)
+    opinion = Text(required=True)
 
 
 class ExpertOut(Schema):

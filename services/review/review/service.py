@@ -19,6 +19,7 @@ def review_rules(config):
         config["FILING_THRESHOLD"],
         config["PANEL_MIN_EXPERTS"],
         config["PANEL_EXPERT_LEVELS"],
+        config["CLASSIFIED_VISIBLE_TO"],
     )
 
 
@@ -37,13 +38,19 @@ class ReviewService(ServiceBase):
     rules = Rules(review_rules)
     gauges = BusinessGauges(review_gauges)
 
-    # --- what planning tells us (Art 10) --------------------------------------------------------
+    # --- what planning tells us (Art 10, 18) ----------------------------------------------------
 
     @subscribe("project.planned", source="planning")
     def on_project_planned(self, payload):
         evt = REGISTRY.decode(payload)
         with self.db.transaction(SqlRepository) as uow:
             usecases.record_planned(uow, evt)
+
+    @subscribe("change.approved", source="planning")
+    def on_change_approved(self, payload):
+        evt = REGISTRY.decode(payload)
+        with self.db.transaction(SqlRepository) as uow:
+            usecases.record_estimate_change(uow, evt)
 
     # --- submission and filing (Art 10–12) ------------------------------------------------------
 
@@ -82,14 +89,14 @@ class ReviewService(ServiceBase):
             s.OpinionIn(), {"review_id": review_id, "expert_id": expert_id, "verdict": verdict, "opinion": opinion}
         )
         with self.db.transaction(SqlRepository) as uow:
-            review = usecases.record_expert_opinion(uow, self.auth.caller, **given)
+            review = usecases.record_expert_opinion(uow, self.auth.caller, self.rules, **given)
             return s.ReviewOut().dump(review)
 
     @rpc(allow=["data_center"])
     def conclude_review(self, review_id, verdict, opinion):
         decided = load(s.ConclusionIn(), {"review_id": review_id, "verdict": verdict, "opinion": opinion})
         with self.db.transaction(SqlRepository) as uow:
-            review = usecases.conclude_review(uow, self.auth.caller, self.clock.now(), **decided)
+            review = usecases.conclude_review(uow, self.auth.caller, self.rules, self.clock.now(), **decided)
             return s.ReviewOut().dump(review)
 
     # --- reading --------------------------------------------------------------------------------
@@ -98,11 +105,13 @@ class ReviewService(ServiceBase):
     def get_review(self, review_id):
         review_id = load(s.ReviewRef(), {"review_id": review_id})["review_id"]
         with self.db.reading() as session:
-            return s.ReviewOut().dump(usecases.get_review(SqlRepository(session), self.auth.caller, review_id))
+            return s.ReviewOut().dump(
+                usecases.get_review(SqlRepository(session), self.auth.caller, self.rules, review_id)
+            )
 
     @rpc(allow=[ANY_ORG])
     def list_reviews(self, project_id):
         project_id = load(s.ProjectRef(), {"project_id": project_id})["project_id"]
         with self.db.reading() as session:
-            reviews = usecases.list_reviews(SqlRepository(session), self.auth.caller, project_id)
+            reviews = usecases.list_reviews(SqlRepository(session), self.auth.caller, self.rules, project_id)
             return s.ReviewOut(many=True).dump(reviews)

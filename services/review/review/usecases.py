@@ -33,7 +33,7 @@ class ReviewRepository(Protocol):
 Uow: TypeAlias = UnitOfWork[ReviewRepository]
 
 
-# --- what planning tells us (Art 10) ------------------------------------------------------------
+# --- what planning tells us (Art 10, 18) --------------------------------------------------------
 
 
 def record_planned(uow: Uow, evt: Event) -> None:
@@ -53,6 +53,18 @@ def record_planned(uow: Uow, evt: Event) -> None:
             custom_software=data["custom_software"],
         )
     )
+
+
+def record_estimate_change(uow: Uow, evt: Event) -> None:
+    """``change.approved``: an approved change that alters the estimate (data v2
+    ``estimated_investment``; null when it leaves the estimate as it was) sets the estimate a
+    construction plan is held to (Art 12, 18). A change to a project review has not heard of as
+    planned concerns nothing here."""
+    if not uow.first_time(evt) or evt.data["estimated_investment"] is None:
+        return
+    project = uow.repo.locked_planned_project(str(evt.project_id))
+    if project is not None:
+        domain.apply_estimate_change(project, evt.data["change_id"], Decimal(evt.data["estimated_investment"]))
 
 
 # --- submission and filing (Art 10–12) ----------------------------------------------------------
@@ -86,23 +98,24 @@ def register_expert(uow: Uow, name: str, level: str, field: str, employer: str) 
 
 
 def assign_experts(uow: Uow, caller: Caller, rules: ReviewRules, review_id: str, expert_ids: list[str]) -> Review:
-    review = _open_review(uow, review_id)
+    review, project = _open_review(uow, caller, rules, review_id)
     chosen = [_expert(uow, expert_id) for expert_id in expert_ids]
-    project = _project_of(uow, review)
     uow.emit(*domain.assign_panel(review, chosen, project, rules, caller))
     return review
 
 
 def record_expert_opinion(
-    uow: Uow, caller: Caller, review_id: str, expert_id: str, verdict: str, opinion: str
+    uow: Uow, caller: Caller, rules: ReviewRules, review_id: str, expert_id: str, verdict: str, opinion: str
 ) -> Review:
-    review = _open_review(uow, review_id)
+    review, _ = _open_review(uow, caller, rules, review_id)
     uow.emit(*domain.record_opinion(review, expert_id, verdict, opinion, caller))
     return review
 
 
-def conclude_review(uow: Uow, caller: Caller, now: dt.datetime, review_id: str, verdict: str, opinion: str) -> Review:
-    review = _open_review(uow, review_id)
+def conclude_review(
+    uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, review_id: str, verdict: str, opinion: str
+) -> Review:
+    review, _ = _open_review(uow, caller, rules, review_id)
     uow.emit(*domain.conclude(review, verdict, opinion, caller, now))
     return review
 
@@ -110,29 +123,26 @@ def conclude_review(uow: Uow, caller: Caller, now: dt.datetime, review_id: str, 
 # --- reading ------------------------------------------------------------------------------------
 
 
-def get_review(repo: ReviewRepository, caller: Caller, review_id: str) -> Review:
+def get_review(repo: ReviewRepository, caller: Caller, rules: ReviewRules, review_id: str) -> Review:
     review = repo.review(review_id)
     if review is None:
         raise domain.review_not_found()
-    domain.check_visible(caller, repo.planned_project(review.project_id))
+    domain.check_review_visible(caller, repo.planned_project(review.project_id), rules)
     return review
 
 
-def list_reviews(repo: ReviewRepository, caller: Caller, project_id: str) -> list[Review]:
+def list_reviews(repo: ReviewRepository, caller: Caller, rules: ReviewRules, project_id: str) -> list[Review]:
     """Every review of the project, oldest first: the history survives a failed review."""
-    domain.check_visible(caller, repo.planned_project(project_id), "PROJECT_NOT_FOUND")
+    domain.check_visible(caller, repo.planned_project(project_id), rules)
     return repo.reviews_of(project_id)
 
 
-def _open_review(uow: Uow, review_id: str) -> Review:
-    found = uow.repo.locked_review(review_id)
-    if found is None:
+def _open_review(uow: Uow, caller: Caller, rules: ReviewRules, review_id: str) -> tuple[Review, PlannedProject]:
+    """The review, locked, and its project; ``REVIEW_NOT_FOUND`` when either is out of sight (Art 4, 25)."""
+    review = uow.repo.locked_review(review_id)
+    if review is None:
         raise domain.review_not_found()
-    return found
-
-
-def _project_of(uow: Uow, review: Review) -> PlannedProject:
-    return domain.check_in_plan(uow.repo.planned_project(review.project_id))
+    return review, domain.check_review_visible(caller, uow.repo.planned_project(review.project_id), rules)
 
 
 def _expert(uow: Uow, expert_id: str) -> Expert:

@@ -9,8 +9,10 @@ from nxshared.core.caller import Caller
 from nxshared.core.errors import Conflict, Forbidden, NotFound, RuleViolation
 from review import domain
 from review.domain import ReviewRoute, ReviewRules, ReviewStatus
+from review.events import OpinionRecorded, PanelAssigned, ReviewPassed, ReviewSubmitted
 
-RULES = ReviewRules.from_settings("2000000.00", "300000.00", 3, "city,provincial,national")
+VISIBLE = "smart_office,county_gov,data_center,drc,finance,audit"
+RULES = ReviewRules.from_settings("2000000.00", "300000.00", 3, "city,provincial,national", VISIBLE)
 NOW = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.UTC)
 EDU = Caller(sub="li", org="unit:edu")
 CENTER = Caller(sub="wang", org="data_center")
@@ -36,6 +38,8 @@ def plan(budget="2500000.00"):
 
 
 def submit(budget="2500000.00", history=(), caller=EDU, **project_overrides):
+    """A submission whose plan budget is the project's estimate unless ``estimated_investment`` says otherwise."""
+    project_overrides.setdefault("estimated_investment", Decimal(budget))
     review, _ = domain.submit_plan(project(**project_overrides), list(history), plan(budget), caller, RULES, NOW)
     return review
 
@@ -45,7 +49,7 @@ def file(project_, history=(), caller=EDU):
     return review
 
 
-def expert(n, level="city", employer="univ:nju"):
+def expert(n, level="city", employer="unit:nju"):
     return domain.Expert(expert_id=f"exp-{n}", name=f"专家{n}", level=level, field="软件", employer=employer)
 
 
@@ -69,19 +73,47 @@ def test_settings_are_parsed_from_config_strings():
     assert RULES.panel_expert_levels == ("city", "provincial", "national")
 
 
+SETTINGS = {
+    "expert_panel_threshold": "2000000.00",
+    "filing_threshold": "300000.00",
+    "panel_min_experts": 3,
+    "panel_expert_levels": "city",
+    "classified_visible_to": VISIBLE,
+}
+
+
 @pytest.mark.parametrize(
-    "bad",
-    [{"panel_expert_levels": "city,town"}, {"expert_panel_threshold": "two million"}, {"filing_threshold": "1.001"}],
+    ("bad", "named"),
+    [
+        ({"panel_expert_levels": "city,town"}, "PANEL_EXPERT_LEVELS"),
+        ({"expert_panel_threshold": "two million"}, "EXPERT_PANEL_THRESHOLD"),
+        ({"filing_threshold": "1.001"}, "FILING_THRESHOLD"),
+        ({"panel_min_experts": "three"}, "PANEL_MIN_EXPERTS"),
+        ({"classified_visible_to": "drc,UNIT:EDU"}, "CLASSIFIED_VISIBLE_TO"),
+    ],
 )
-def test_bad_settings_stop_the_service(bad):
-    settings = {
-        "expert_panel_threshold": "2000000.00",
-        "filing_threshold": "300000.00",
-        "panel_min_experts": 3,
-        "panel_expert_levels": "city",
-    }
-    with pytest.raises(ValueError):
-        ReviewRules.from_settings(**{**settings, **bad})
+def test_bad_settings_stop_the_service(bad, named):
+    with pytest.raises(ValueError, match=named):
+        ReviewRules.from_settings(**{**SETTINGS, **bad})
+
+
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        ({"panel_min_experts": 2}, "PANEL_MIN_EXPERTS"),
+        ({"panel_min_experts": "0"}, "PANEL_MIN_EXPERTS"),
+        ({"panel_expert_levels": "county,city"}, "PANEL_EXPERT_LEVELS"),
+        ({"filing_threshold": "2000000.01"}, "FILING_THRESHOLD"),
+    ],
+)
+def test_settings_that_would_break_art_12_stop_the_service(bad, named):
+    with pytest.raises(ValueError, match=named):
+        ReviewRules.from_settings(**{**SETTINGS, **bad})
+
+
+def test_settings_within_art_12_are_accepted():
+    rules = ReviewRules.from_settings(**{**SETTINGS, "panel_min_experts": 5, "filing_threshold": "2000000.00"})
+    assert (rules.panel_min_experts, rules.filing_threshold) == (5, Decimal("2000000.00"))
 
 
 # --- Art 10: only planned projects --------------------------------------------------------------
@@ -104,11 +136,11 @@ def test_filing_of_unknown_project_is_not_in_plan():
 # --- Art 11: who submits ------------------------------------------------------------------------
 
 
-def test_self_built_project_is_submitted_by_its_unit():
-    assert submit().submitted_by == "unit:edu"
+def test_self_built_project_is_submitted_by_its_unit_and_the_person_is_kept():
+    assert submit().submitted_by == "li@unit:edu"
 
 
-@pytest.mark.parametrize("org", ["unit:health", "data_center"])
+@pytest.mark.parametrize("org", ["drc", "data_center"])
 def test_no_one_else_submits_a_self_built_project(org):
     with pytest.raises(Forbidden) as err:
         submit(caller=Caller("x", org))
@@ -116,16 +148,46 @@ def test_no_one_else_submits_a_self_built_project(org):
 
 
 def test_unified_project_is_submitted_by_the_data_center_not_the_unit():
-    assert submit(caller=CENTER, construction_mode="unified").submitted_by == "data_center"
+    assert submit(caller=CENTER, construction_mode="unified").submitted_by == "wang@data_center"
     with pytest.raises(Forbidden):
         submit(caller=EDU, construction_mode="unified")
 
 
 def test_a_unit_sees_only_its_own_projects():
-    domain.check_visible(EDU, project())
-    domain.check_visible(Caller("x", "drc"), project())
+    domain.check_visible(EDU, project(), RULES)
+    domain.check_visible(Caller("x", "drc"), project(), RULES)
     with pytest.raises(NotFound):
-        domain.check_visible(Caller("x", "unit:health"), project())
+        domain.check_visible(Caller("x", "unit:health"), project(), RULES)
+
+
+def test_a_classified_project_is_seen_by_its_owner_and_the_bureaus_named_in_the_setting():
+    secret = project(classified=True)
+    rules = ReviewRules.from_settings(**{**SETTINGS, "classified_visible_to": "smart_office,data_center"})
+    for org in ("unit:edu", "data_center", "smart_office"):
+        domain.check_visible(Caller("x", org), secret, rules)
+    for org in ("drc", "audit", "unit:health"):
+        with pytest.raises(NotFound):
+            domain.check_visible(Caller("x", org), secret, rules)
+    domain.check_visible(Caller("x", "drc"), project(), rules)
+
+
+@pytest.mark.parametrize(
+    ("caller", "classified"), [(Caller("x", "unit:health"), False), (Caller("x", "smart_office"), True)]
+)
+def test_a_project_out_of_sight_is_not_found_before_the_owner_check_and_names_nothing(caller, classified):
+    rules = ReviewRules.from_settings(**{**SETTINGS, "classified_visible_to": "data_center"})
+    hidden = project(classified=classified)
+    with pytest.raises(NotFound) as err:
+        domain.submit_plan(hidden, [], plan(), caller, rules, NOW)
+    assert code_of(err) == "PROJECT_NOT_FOUND"
+    for leak in ("unit:edu", "智慧教育平台", "prj-1"):
+        assert leak not in str(err.value)
+
+
+def test_a_visible_project_of_another_owner_stays_forbidden():
+    with pytest.raises(Forbidden) as err:
+        submit(caller=Caller("x", "drc"))
+    assert code_of(err) == "NOT_PROJECT_OWNER"
 
 
 # --- Art 12: routing by budget ------------------------------------------------------------------
@@ -144,6 +206,52 @@ def test_route_by_budget_at_the_cent(budget, route):
     review = submit(budget)
     assert review.route == route.value
     assert review.status == ReviewStatus.UNDER_REVIEW.value
+
+
+# --- Art 12, 18: the plan's budget and the project's estimate ----------------------------------
+
+
+def test_route_follows_the_estimate_when_the_plan_is_priced_below_it():
+    review = submit("1999999.99", estimated_investment=Decimal("9000000.00"))
+    assert review.route == "expert_panel"
+    assert review.budget == Decimal("1999999.99")
+
+
+def test_a_plan_budget_above_the_estimate_is_refused():
+    with pytest.raises(RuleViolation) as err:
+        submit("9000000.01", estimated_investment=Decimal("9000000.00"))
+    assert code_of(err) == "OVER_ESTIMATE"
+    assert "第十二条" in err.value.message and "第十八条" in err.value.message
+
+
+def test_an_approved_change_raises_the_estimate_and_the_route_follows_it():
+    raised = project(estimated_investment=Decimal("1000000.00"))
+    domain.apply_estimate_change(raised, "chg-1", Decimal("2500000.00"))
+    review, _ = domain.submit_plan(raised, [], plan("2400000.00"), EDU, RULES, NOW)
+    assert (review.route, raised.estimate, raised.estimate_change_id) == (
+        "expert_panel",
+        Decimal("2500000.00"),
+        "chg-1",
+    )
+    domain.apply_estimate_change(raised, "chg-2", None)
+    assert raised.estimate == Decimal("2500000.00")
+
+
+def test_a_change_that_lowered_the_estimate_holds_the_plan_to_it():
+    lowered = project(estimated_investment=Decimal("1000000.00"))
+    domain.apply_estimate_change(lowered, "chg-1", Decimal("250000.00"))
+    with pytest.raises(RuleViolation) as err:
+        domain.submit_plan(lowered, [], plan("300000.00"), EDU, RULES, NOW)
+    assert code_of(err) == "OVER_ESTIMATE"
+
+
+def test_filing_follows_the_changed_estimate():
+    changed = project(estimated_investment=Decimal("250000.00"), requires_construction_plan=False)
+    assert file(changed).budget == Decimal("250000.00")
+    domain.apply_estimate_change(changed, "chg-1", Decimal("300000.00"))
+    with pytest.raises(RuleViolation) as err:
+        file(changed)
+    assert code_of(err) == "FILING_NOT_ALLOWED"
 
 
 def small(estimate="299999.99", needs_plan=False):
@@ -232,10 +340,55 @@ def test_expert_employed_by_the_applicant_may_not_sit(mode, employer):
     assert code_of(err) == "EXPERT_CONFLICT"
 
 
-def test_experts_only_for_an_expert_panel_review():
-    with pytest.raises(Conflict) as err:
-        domain.assign_panel(submit("1999999.99"), [expert(n) for n in range(3)], project(), RULES, CENTER)
-    assert code_of(err) == "NOT_EXPERT_PANEL"
+def test_a_center_opinion_review_may_invite_any_number_of_experts_of_any_level():
+    review = submit("1999999.99")
+    domain.assign_panel(review, [expert(1, level="county")], project(), RULES, CENTER)
+    assert [seat.expert_id for seat in review.experts] == ["exp-1"]
+
+
+def test_an_invited_expert_employed_by_the_applicant_may_not_sit_either():
+    with pytest.raises(RuleViolation) as err:
+        domain.assign_panel(submit("1999999.99"), [expert(1, employer="unit:edu")], project(), RULES, CENTER)
+    assert code_of(err) == "EXPERT_CONFLICT"
+
+
+def test_a_center_opinion_with_invited_experts_waits_for_their_opinions():
+    review = submit("1999999.99")
+    domain.assign_panel(review, [expert(1), expert(2)], project(), RULES, CENTER)
+    domain.record_opinion(review, "exp-1", "fail", "不可行", CENTER)
+    with pytest.raises(RuleViolation) as err:
+        domain.conclude(review, "passed", "通过", CENTER, NOW)
+    assert code_of(err) == "PANEL_OPINIONS_INCOMPLETE"
+    domain.record_opinion(review, "exp-2", "fail", "不可行", CENTER)
+    domain.conclude(review, "passed", "中心意见：通过", CENTER, NOW)
+    assert review.status == "passed"
+
+
+def panel_with(*verdicts):
+    review = panel_review(len(verdicts))
+    for n, verdict in enumerate(verdicts):
+        domain.record_opinion(review, f"exp-{n}", verdict, "意见", CENTER)
+    return review
+
+
+@pytest.mark.parametrize(
+    "verdicts", [("fail", "fail", "pass"), ("fail", "fail", "fail"), ("fail", "fail", "fail", "pass", "conditional")]
+)
+def test_a_panel_whose_majority_failed_cannot_pass(verdicts):
+    review = panel_with(*verdicts)
+    with pytest.raises(RuleViolation) as err:
+        domain.conclude(review, "passed", "通过", CENTER, NOW)
+    assert code_of(err) == "PANEL_MAJORITY_FAILED"
+    assert review.status == "under_review"
+    domain.conclude(review, "failed", "不通过", CENTER, NOW)
+    assert review.status == "failed"
+
+
+@pytest.mark.parametrize("verdicts", [("fail", "pass", "conditional"), ("fail", "fail", "pass", "pass")])
+def test_a_panel_without_a_failing_majority_may_pass(verdicts):
+    review = panel_with(*verdicts)
+    domain.conclude(review, "passed", "通过", CENTER, NOW)
+    assert review.status == "passed"
 
 
 def test_panel_is_assigned_once():
@@ -264,7 +417,7 @@ def test_panel_concluded_only_when_every_opinion_is_in():
     assert "exp-2" in err.value.message
     domain.record_opinion(review, "exp-2", "pass", "同意", CENTER)
     domain.conclude(review, "passed", "通过", CENTER, NOW)
-    assert (review.status, review.concluded_by) == ("passed", "data_center")
+    assert (review.status, review.concluded_by) == ("passed", "wang@data_center")
 
 
 def test_panel_without_experts_is_not_concluded():
@@ -294,3 +447,42 @@ def test_no_opinions_or_experts_once_concluded():
         domain.record_opinion(review, "exp-0", "pass", "同意", CENTER)
     with pytest.raises(Conflict):
         domain.assign_panel(concluded("passed"), [expert(n) for n in range(3)], project(), RULES, CENTER)
+
+
+# --- Art 27: each decision returns the events that record it -------------------------------------
+
+
+def test_each_decision_returns_its_events():
+    review, events = domain.submit_plan(project(), [], plan(), EDU, RULES, NOW)
+    assert events == [
+        ReviewSubmitted(
+            project_id="prj-1", actor="li@unit:edu", review_id=review.review_id, route="expert_panel",
+            budget=Decimal("2500000.00"),
+        )
+    ]  # fmt: skip
+    seated = domain.assign_panel(review, [expert(n) for n in range(3)], project(), RULES, CENTER)
+    assert seated == [
+        PanelAssigned(
+            project_id="prj-1", actor="wang@data_center", review_id=review.review_id, route="expert_panel",
+            expert_ids=["exp-0", "exp-1", "exp-2"],
+        )
+    ]  # fmt: skip
+    recorded = [domain.record_opinion(review, f"exp-{n}", "pass", "同意", CENTER) for n in range(3)]
+    assert recorded[1] == [
+        OpinionRecorded(
+            project_id="prj-1", actor="wang@data_center", review_id=review.review_id, expert_id="exp-1", verdict="pass"
+        )
+    ]
+    concluded_events = domain.conclude(review, "passed", "同意建设", CENTER, NOW)
+    assert concluded_events == [
+        ReviewPassed(
+            project_id="prj-1", actor="wang@data_center", review_id=review.review_id, route="expert_panel",
+            opinion="同意建设",
+        )
+    ]  # fmt: skip
+    filed, [filed_event] = domain.file_project(small(), [], EDU, RULES, NOW)
+    assert (filed_event.event_type, filed_event.actor, filed.concluded_by) == (
+        "review.filed",
+        "li@unit:edu",
+        "li@unit:edu",
+    )
