@@ -62,7 +62,7 @@ class SqlRepository:
         return self.session.execute(select(Application.status, func.count()).group_by(Application.status)).all()
 
 
-class Reading:
+class SqlReading:
     """A read-only unit of work: the repository on a session that takes no lock and emits nothing."""
 
     def __init__(self, session):

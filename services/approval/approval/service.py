@@ -4,7 +4,7 @@ work, dump."""
 from approval import domain, usecases
 from approval import schemas as s
 from approval.models import metadata  # noqa: F401  (maps the domain classes)
-from approval.repository import Reading, SqlRepository
+from approval.repository import SqlReading, SqlRepository
 from nxshared.catalog import REGISTRY
 from nxshared.core.caller import ANY_ORG, ANY_UNIT
 from nxshared.entrypoints import rpc, subscribe
@@ -66,7 +66,7 @@ class ApprovalService(ServiceBase):
     def get_approval(self, project_id):
         wanted = load(s.ProjectIdIn(), {"project_id": project_id})
         with self.db.reading() as session:
-            found = usecases.get(Reading(session), **wanted, caller=self.auth.caller, rules=self.rules)
+            found = usecases.get(SqlReading(session), **wanted, caller=self.auth.caller, rules=self.rules)
             return s.ApprovalOut().dump(found)
 
     # --- what approval learns from planning and review -------------------------------------------
