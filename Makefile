@@ -48,7 +48,7 @@ format: setup
 
 bench: setup
 	@bash deploy/ensure-rabbitmq.sh --management
-	cd bench && ../$(PY) rpc_latency.py && ../$(PY) event_hop.py
+	cd bench && ../$(PY) run.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .data .run

@@ -1,17 +1,21 @@
 """What the benchmarks share: a private RabbitMQ virtual host, the suite started as `make up`
-starts it, a bare nameko baseline, percentiles."""
+starts it (with the commit probe on its path), a bare nameko baseline, percentiles, RPC callers."""
 
 import os
 import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
 SECRET = "bench-secret-of-at-least-thirty-two-bytes"
+POSTGRES_URL = os.environ.get("NX_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+FIRST_PORT = 18101
 
 
 def percentile(samples, q):
@@ -42,32 +46,104 @@ def vhost():
         api.delete_vhost(name)
 
 
-@contextmanager
-def suite(amqp_uri, workdir, names, **env):
-    environ = {
-        **os.environ,
-        "AMQP_URI": amqp_uri,
-        "NX_DATABASE_URL": f"sqlite:///{workdir}/{{service}}.db",
-        "NX_RUN_DIR": str(workdir / "run"),
-        "NX_AUTH_SECRET": SECRET,
-        "NX_TODAY": "2026-12-15",
-        "NX_OUTBOX_POLL_SECONDS": "0.5",
-        **env,
-    }
-    for i, name in enumerate(names):
-        environ[f"NX_{name.upper()}_WEB_SERVER_ADDRESS"] = f"127.0.0.1:{18101 + i}"
-    cmd = [sys.executable, str(ROOT / "deploy" / "suite.py")]
-    subprocess.run([*cmd, "up", *names], env=environ, check=True, stdout=subprocess.DEVNULL)
-    try:
-        yield environ
-    finally:
-        subprocess.run([*cmd, "down", *names], env=environ, check=True, stdout=subprocess.DEVNULL)
+def fresh_postgres_databases(names, prefix):
+    """Empty PostgreSQL databases ``<prefix>_<name>``; returns the ``{service}`` URL template."""
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{prefix}_{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{prefix}_{name}"')
+    return f"{POSTGRES_URL}/{prefix}_{{service}}"
+
+
+def drop_postgres_databases(names, prefix):
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{prefix}_{name}" WITH (FORCE)')
+
+
+class Suite:
+    """The services started by ``deploy/suite.py up`` (what `make up` runs), in the background."""
+
+    def __init__(self, amqp_uri, workdir, names, database_url=None):
+        self.names = names
+        self.workdir = workdir
+        self.probe_dir = workdir / "probe"
+        self.probe_dir.mkdir(parents=True, exist_ok=True)
+        self.database_url = database_url or f"sqlite:///{workdir}/{{service}}.db"
+        self.environ = {
+            **os.environ,
+            "AMQP_URI": amqp_uri,
+            "NX_DATABASE_URL": self.database_url,
+            "NX_RUN_DIR": str(workdir / "run"),
+            "NX_AUTH_SECRET": SECRET,
+            "NX_TODAY": "2026-12-15",
+            "NX_LOG_LEVEL": "WARNING",
+            "NX_BENCH_PROBE_DIR": str(self.probe_dir),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH / "probe"), os.environ.get("PYTHONPATH")])),
+        }
+        self.ports = {}
+        for i, name in enumerate(names):
+            self.ports[name] = FIRST_PORT + i
+            self.environ[f"NX_{name.upper()}_WEB_SERVER_ADDRESS"] = f"127.0.0.1:{FIRST_PORT + i}"
+        self.cmd = [sys.executable, str(ROOT / "deploy" / "suite.py")]
+
+    def __enter__(self):
+        subprocess.run([*self.cmd, "up", *self.names], env=self.environ, check=True, stdout=subprocess.DEVNULL)
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run([*self.cmd, "down", *self.names], env=self.environ, check=True, stdout=subprocess.DEVNULL)
+
+    def url(self, service):
+        return self.database_url.format(service=service)
+
+    def pid(self, name):
+        return int((self.workdir / "run" / f"{name}.pid").read_text())
+
+    def rss_mb(self):
+        return {name: rss_mb(self.pid(name)) for name in self.names}
+
+    def http(self, name, path, timeout=10):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.ports[name]}{path}", timeout=timeout) as resp:
+            return resp.read()
+
+    def metric(self, name, metric):
+        for line in self.http(name, "/metrics").decode().splitlines():
+            if line.startswith(metric + " ") or line.startswith(metric + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    def wait_healthy(self, name, timeout=900):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.http(name, "/health", timeout=5)
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise TimeoutError(f"{name} did not answer /health within {timeout}s")
+
+    def commits(self):
+        """``{(kind, event_id): commit time}`` from the commit probe's files (earliest commit wins)."""
+        seen = {}
+        for path in self.probe_dir.glob("*.tsv"):
+            for line in path.read_text().splitlines():
+                parts = line.split("\t")
+                if len(parts) == 3:
+                    key, at = (parts[0], parts[1]), float(parts[2])
+                    seen[key] = min(at, seen.get(key, at))
+        return seen
 
 
 @contextmanager
 def baseline(amqp_uri, workdir):
+    workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "echo.yaml"
-    config.write_text(f"AMQP_URI: {amqp_uri}\n")
+    config.write_text(f"AMQP_URI: {amqp_uri}\nmax_workers: 10\n")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -79,7 +155,7 @@ def baseline(amqp_uri, workdir):
             "echo_service:EchoService",
             "echo_service:EchoListener",
         ],
-        cwd=ROOT / "bench",
+        cwd=BENCH,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -97,7 +173,7 @@ def rss_mb(pid):
     return float("nan")
 
 
-def timed(fn, n, warmup=20):
+def timed(fn, n, warmup=10):
     for _ in range(warmup):
         fn()
     samples = []
@@ -106,3 +182,29 @@ def timed(fn, n, warmup=20):
         fn()
         samples.append(time.perf_counter() - start)
     return samples
+
+
+class Callers:
+    """One standalone RPC proxy per (org, slot): a proxy serves one green thread at a time."""
+
+    def __init__(self, amqp_uri, timeout=30):
+        self.amqp_uri = amqp_uri
+        self.timeout = timeout
+        self.proxies = {}
+
+    def get(self, org, slot=0, timeout=None):
+        from nameko.standalone.rpc import ClusterRpcProxy
+
+        from nxshared.auth import mint_token
+
+        key = (org, slot, timeout or self.timeout)
+        if key not in self.proxies:
+            context = {"authorization": "Bearer " + mint_token(SECRET, org, "bench")}
+            proxy = ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, context_data=context, timeout=key[2])
+            self.proxies[key] = (proxy, proxy.start())
+        return self.proxies[key][1]
+
+    def close(self):
+        for proxy, _ in self.proxies.values():
+            proxy.stop()
+        self.proxies.clear()

@@ -1,0 +1,78 @@
+"""Commit probe for the bench (on the services' PYTHONPATH only while the bench runs them).
+
+Records, for every transaction that inserts outbox or inbox rows, the moment its COMMIT returned:
+one line ``<kind>\\t<event_id>\\t<unix time>`` per row, appended to ``$NX_BENCH_PROBE_DIR/<pid>.tsv``
+(``kind`` is ``out`` or ``in:<handler>``). The bench joins them into commit → peer's commit event
+hops. Nothing polls: a line is written when a commit happens. The hooks are installed once
+``nxshared.db`` is imported, i.e. after the runner's ``eventlet.monkey_patch()``.
+"""
+
+import importlib.abc
+import importlib.util
+import os
+import sys
+
+TRIGGER = "nxshared.db"
+
+
+def _install():
+    import threading
+    import time
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+    path = os.path.join(os.environ["NX_BENCH_PROBE_DIR"], f"{os.getpid()}.tsv")
+    pending = threading.local()  # green-thread local once eventlet has patched threading
+    columns = {}
+
+    def _columns(statement):
+        if statement not in columns:
+            names = statement.split("(", 1)[1].split(")", 1)[0]
+            columns[statement] = [name.strip().strip('"') for name in names.split(",")]
+        return columns[statement]
+
+    @event.listens_for(Engine, "after_cursor_execute")
+    def _seen(conn, cursor, statement, parameters, context, executemany):
+        if executemany or not statement.startswith(("INSERT INTO outbox", "INSERT INTO inbox")):
+            return
+        names = _columns(statement)
+        row = parameters if isinstance(parameters, dict) else dict(zip(names, parameters, strict=False))
+        kind = "out" if statement.startswith("INSERT INTO outbox") else f"in:{row.get('handler')}"
+        if not hasattr(pending, "rows"):
+            pending.rows = []
+        pending.rows.append((kind, row.get("event_id")))
+
+    @event.listens_for(Session, "after_commit")
+    def _committed(session):
+        rows = getattr(pending, "rows", None)
+        if rows:
+            now = time.time()
+            with open(path, "a") as out:
+                out.writelines(f"{kind}\t{event_id}\t{now:.6f}\n" for kind, event_id in rows)
+            pending.rows = []
+
+    @event.listens_for(Session, "after_rollback")
+    def _rolled_back(session):
+        pending.rows = []
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != TRIGGER:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        exec_module = spec.loader.exec_module
+
+        def exec_then_install(module):
+            exec_module(module)
+            _install()
+
+        spec.loader.exec_module = exec_then_install
+        return spec
+
+
+if os.environ.get("NX_BENCH_PROBE_DIR"):
+    sys.meta_path.insert(0, _AfterImport())

@@ -1,0 +1,513 @@
+"""`make bench`: one run, one table (bench/results/latest.md and latest.json).
+
+    .venv/bin/python bench/run.py [--quick] [--out DIR] [--name NAME]
+
+Everything is measured in the same run on this machine, against baselines started beside the suite:
+a bare nameko echo RPC and a bare nameko event hop (EventDispatcher → event_handler).
+
+1. The suite (planning, review, approval) on SQLite as `make up` starts it, in a private vhost.
+2. Each business RPC's p50/p99 and its ratio to echo's.
+3. The event hop review.passed: review's commit → approval's commit, from the commit probe
+   (bench/probe: the moment each COMMIT returned, written by the services themselves; no polling).
+4. declare_project per second at 1, 5 and 20 concurrent callers beside echo's rate.
+5. ~100 declarations/s sustained (60 s; 20 s with --quick): planning's outbox backlog during, and
+   the time the backlog needs to reach 0 after the load.
+6. list_projects and /public/projects p50 at 10,000 and 100,000 projects (10,000 only with
+   --quick), bulk-loaded (bench/bulk_load.py), on SQLite and on PostgreSQL. A call slower than the
+   cap is reported as "> N s".
+7. Each service's resident memory idle, after the load, and planning's after the list queries.
+"""
+
+import nxshared  # noqa: F401,I001
+import eventlet
+
+eventlet.monkey_patch()  # noqa: E402
+
+import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import bulk_load  # noqa: E402
+from common import (  # noqa: E402
+    BENCH,
+    Callers,
+    Suite,
+    baseline,
+    drop_postgres_databases,
+    fresh_postgres_databases,
+    summary,
+    timed,
+    vhost,
+)
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from nxshared.db import make_engine  # noqa: E402
+from nxshared.demo import sample_project  # noqa: E402
+
+SERVICES = ["planning", "review", "approval"]
+PG_PREFIX = "nxbench"
+
+FULL = dict(
+    n=300, hops=100, rate_seconds=10, load_seconds=60, drain_cap=300, sizes=(10_000, 100_000), call_cap=30, budget=20
+)
+QUICK = dict(n=100, hops=40, rate_seconds=3, load_seconds=20, drain_cap=60, sizes=(10_000,), call_cap=10, budget=5)
+LOAD_RATE = 100
+LOAD_CALLERS = 10
+CONCURRENCY = (1, 5, 20)
+
+
+def annual(unit="unit:edu"):
+    project = sample_project(2027)
+    project.update(
+        unit=unit,
+        plan_type="annual",
+        higher_level_requirement=None,
+        annual_investments=[{"year": 2027, "amount": "2500000.00"}],
+    )
+    return project
+
+
+def supplementary():
+    project = sample_project(2026)
+    project.update(estimated_investment="1000000.00", annual_investments=[{"year": 2026, "amount": "1000000.00"}])
+    return project
+
+
+def wait_until(check, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"gave up waiting for {what}")
+
+
+def count_rows(url, table, **where):
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            from sqlalchemy import MetaData, Table
+
+            t = Table(table, MetaData(), autoload_with=conn)
+            query = select(func.count()).select_from(t)
+            for column, value in where.items():
+                query = query.where(t.c[column] == value)
+            return conn.execute(query).scalar_one()
+    finally:
+        engine.dispose()
+
+
+# --- 2, 3: latency ----------------------------------------------------------------------------------
+
+
+def latencies(suite, rpc, cfg):
+    n = cfg["n"]
+    echo = rpc.get("unit:edu").bench_echo
+    unit = rpc.get("unit:edu").planning
+    county = rpc.get("smart_office").planning
+    out = {"echo": summary(timed(lambda: echo.echo("x"), n))}
+    project = annual()
+    out["declare_project"] = summary(timed(lambda: unit.declare_project(project=project), n))
+    pid = unit.declare_project(project=project)["project_id"]
+    out["get_project"] = summary(timed(lambda: unit.get_project(project_id=pid), n))
+    out["list_projects"] = summary(timed(lambda: county.list_projects(page_size=50), n))
+    ready = prepared_projects(suite, rpc, cfg["hops"] + 10)
+    out.update(pipeline_latencies(rpc, ready))
+    return out, ready
+
+
+def prepared_projects(suite, rpc, m):
+    """``m`` supplementary projects in the plan, known to review and approval."""
+    unit = rpc.get("unit:edu").planning
+    office = rpc.get("smart_office").planning
+    county = rpc.get("county_gov").planning
+    ids = []
+    for _ in range(m):
+        pid = unit.declare_project(project=supplementary())["project_id"]
+        office.review_supplementary(project_id=pid, decision="approve", opinion="同意")
+        county.approve_supplementary(project_id=pid)
+        ids.append(pid)
+    for service, handler in (("review", "on_project_planned"), ("approval", "on_project_planned")):
+        url = suite.url(service)
+        wait_until(
+            lambda u=url, h=handler: count_rows(u, "inbox", event_type="project.planned", handler=h) >= m,
+            120,
+            f"{service} to learn the plan",
+        )
+    return ids
+
+
+def pipeline_latencies(rpc, ids):
+    unit = rpc.get("unit:edu")
+    plan = {"title": "建设方案", "document_ref": "D", "budget": "1000000.00"}
+    applied, submitted, reviews = [], [], {}
+    for pid in ids:
+        start = time.perf_counter()
+        unit.approval.apply_for_approval(project_id=pid, approval_type="approve")
+        applied.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        reviews[pid] = unit.review.submit_construction_plan(project_id=pid, plan=plan)["review_id"]
+        submitted.append(time.perf_counter() - start)
+    return {
+        "apply_for_approval": summary(applied),
+        "submit_construction_plan": summary(submitted),
+        "_reviews": reviews,
+    }
+
+
+def event_hops(suite, rpc, reviews, m):
+    """review.passed commit → approval's commit, and the bare nameko hop, one event at a time."""
+    center = rpc.get("data_center").review
+    concluded = []
+    for review_id in list(reviews.values())[:m]:
+        start = time.perf_counter()
+        center.conclude_review(review_id=review_id, verdict="passed", opinion="通过")
+        concluded.append(time.perf_counter() - start)
+        time.sleep(0.05)  # one event at a time; the bench does not touch the services meanwhile
+
+    def hops():
+        commits = suite.commits()
+        out_commits = {e: t for (kind, e), t in commits.items() if kind == "out"}
+        return [
+            commits[("in:on_review_concluded", e)] - t
+            for e, t in out_commits.items()
+            if ("in:on_review_concluded", e) in commits
+        ]
+
+    wait_until(lambda: len(hops()) >= m, 120, "approval to apply every review.passed")
+    emitter = rpc.get("unit:edu").bench_echo
+    listener = rpc.get("unit:edu").bench_listener
+    for _ in range(3 + m):
+        emitter.emit()
+        time.sleep(0.02)
+    wait_until(lambda: len(listener.hops()) >= 3 + m, 60, "the bare listener")
+    bare = listener.hops()[3:]
+    return {"conclude_review": summary(concluded), "hop": summary(hops()), "bare_hop": summary(bare)}
+
+
+# --- 4: throughput ----------------------------------------------------------------------------------
+
+
+def rate(call_for, callers, seconds):
+    """Calls per second completed by ``callers`` green threads calling back to back."""
+    done = [0]
+    deadline = time.monotonic() + seconds
+
+    def caller(i):
+        call = call_for(i)
+        call()
+        start = time.monotonic()
+        while time.monotonic() < deadline:
+            call()
+            done[0] += 1
+        return start
+
+    pool = eventlet.GreenPool(callers)
+    starts = list(pool.imap(caller, range(callers)))
+    return done[0] / (deadline - min(starts))
+
+
+def throughput(rpc, cfg):
+    out = {}
+    for c in CONCURRENCY:
+
+        def echo_call(i):
+            proxy = rpc.get("unit:edu", slot=i).bench_echo
+            return lambda: proxy.echo("x")
+
+        def declare_call(i):
+            org = f"unit:rate{i:02d}"
+            proxy = rpc.get(org, slot=i).planning
+            project = annual(org)
+            return lambda: proxy.declare_project(project=project)
+
+        out[c] = {"echo_per_s": rate(echo_call, c, cfg["rate_seconds"])}
+        out[c]["declare_per_s"] = rate(declare_call, c, cfg["rate_seconds"])
+    return out
+
+
+# --- 5: sustained load --------------------------------------------------------------------------------
+
+
+def sustained(suite, rpc, cfg):
+    seconds = cfg["load_seconds"]
+    per_caller = LOAD_RATE / LOAD_CALLERS
+    done = [0]
+    samples = []
+    start = time.monotonic()
+    end = start + seconds
+
+    def caller(i):
+        org = f"unit:load{i:02d}"
+        proxy = rpc.get(org, slot=100 + i).planning
+        project = annual(org)
+        k = 0
+        while True:
+            due = start + k / per_caller + i / LOAD_RATE
+            if due >= end:
+                return
+            time.sleep(max(0.0, due - time.monotonic()))
+            proxy.declare_project(project=project)
+            done[0] += 1
+            k += 1
+
+    def sampler():
+        while time.monotonic() < end:
+            samples.append((time.monotonic() - start, suite.metric("planning", "nx_outbox_backlog"), done[0]))
+            time.sleep(1.0)
+
+    pool = eventlet.GreenPool(LOAD_CALLERS + 1)
+    watcher = pool.spawn(sampler)
+    for i in range(LOAD_CALLERS):
+        pool.spawn(caller, i)
+    pool.waitall()
+    watcher.wait()
+    load_end = time.monotonic()
+    achieved = done[0] / (load_end - start)
+    drained = None
+    last_backlog = None
+    while time.monotonic() - load_end < cfg["drain_cap"]:
+        last_backlog = suite.metric("planning", "nx_outbox_backlog")
+        if last_backlog == 0:
+            drained = time.monotonic() - load_end
+            break
+        time.sleep(0.25)
+    backlogs = [b for _, b, _ in samples if b is not None]
+    return {
+        "seconds": seconds,
+        "offered_per_s": LOAD_RATE,
+        "achieved_per_s": achieved,
+        "declarations": done[0],
+        "backlog_max": max(backlogs, default=None),
+        "backlog_at_end": backlogs[-1] if backlogs else None,
+        "backlog_samples": samples,
+        "drain_s": drained,
+        "drain_cap_s": cfg["drain_cap"],
+        "backlog_when_gave_up": None if drained is not None else last_backlog,
+    }
+
+
+# --- 6: lists at scale ----------------------------------------------------------------------------------
+
+
+def capped(suite, call, cfg):
+    """p50 of ``call`` within the sample budget; a call over the cap ends the measurement."""
+    samples = []
+    while len(samples) < 20 and (not samples or sum(samples) < cfg["budget"]):
+        start = time.perf_counter()
+        try:
+            call(cfg["call_cap"])
+        except (RpcTimeout, TimeoutError, OSError):
+            suite.wait_healthy("planning")  # the process stays busy until the query ends
+            return {"p50_ms": None, "over_s": cfg["call_cap"], "n": len(samples)}
+        samples.append(time.perf_counter() - start)
+    return {"p50_ms": summary(samples)["p50_ms"], "n": len(samples)}
+
+
+def lists_at_scale(suite, rpc, cfg):
+    url = suite.url("planning")
+    engine = make_engine(url)
+    out = {}
+    try:
+        projects = bulk_load.planning_metadata().tables["projects"]
+        with engine.connect() as conn:
+            template = conn.execute(
+                select(projects.c.project_id)
+                .where(projects.c.unit == "unit:edu", projects.c.plan_type == "supplementary")
+                .order_by(projects.c.declared_at)
+                .limit(1)
+            ).scalar()
+        for size in cfg["sizes"]:
+            start = time.perf_counter()
+            added = bulk_load.top_up(engine, size, template)
+            load_s = time.perf_counter() - start
+
+            def listing(cap):
+                rpc.get("smart_office", timeout=cap).planning.list_projects(page_size=50)
+
+            def public(cap):
+                suite.http("planning", "/public/projects", timeout=cap)
+
+            out[size] = {
+                "bulk_loaded": added,
+                "bulk_load_s": load_s,
+                "list_projects": capped(suite, listing, cfg),
+                "public_projects": capped(suite, public, cfg),
+            }
+        out["planning_rss_mb"] = suite.rss_mb()["planning"]
+    finally:
+        engine.dispose()
+    return out
+
+
+def first_project(rpc):
+    rpc.get("unit:edu").planning.declare_project(project=supplementary())
+
+
+# --- the run ------------------------------------------------------------------------------------------
+
+
+def run(cfg):
+    report = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        with vhost() as amqp_uri:
+            rpc = Callers(amqp_uri)
+            try:
+                with baseline(amqp_uri, work / "echo"), Suite(amqp_uri, work / "sqlite", SERVICES) as suite:
+                    wait_until(lambda: _answers(rpc), 30, "the echo baseline")
+                    report["rss_idle_mb"] = suite.rss_mb()
+                    lat, _ = latencies(suite, rpc, cfg)
+                    reviews = lat.pop("_reviews")
+                    report["latency"] = lat
+                    report["event_hop"] = event_hops(suite, rpc, reviews, cfg["hops"])
+                    report["throughput"] = throughput(rpc, cfg)
+                    report["sustained"] = sustained(suite, rpc, cfg)
+                    report["rss_after_load_mb"] = suite.rss_mb()
+                    report["lists"] = {"sqlite": lists_at_scale(suite, rpc, cfg)}
+            finally:
+                rpc.close()
+        names = ["planning"]
+        url = fresh_postgres_databases(names, PG_PREFIX)
+        with vhost() as amqp_uri:
+            rpc = Callers(amqp_uri)
+            try:
+                with Suite(amqp_uri, work / "pg", names, database_url=url) as suite:
+                    first_project(rpc)
+                    report["lists"]["postgresql"] = lists_at_scale(suite, rpc, cfg)
+            finally:
+                rpc.close()
+                drop_postgres_databases(names, PG_PREFIX)
+    report["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return report
+
+
+def _answers(rpc):
+    try:
+        return rpc.get("unit:edu", timeout=2).bench_echo.echo("x") == "x"
+    except (RpcTimeout, RemoteError, UnknownService):
+        return False
+
+
+# --- the table ------------------------------------------------------------------------------------------
+
+
+def ms(value):
+    return "—" if value is None else f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
+
+
+def lat_row(name, s, echo, target=""):
+    return (
+        f"| `{name}` p50 / p99 | {ms(s['p50_ms'])} / {ms(s['p99_ms'])} | "
+        f"{s['p50_ms'] / echo['p50_ms']:.2f}× / {s['p99_ms'] / echo['p99_ms']:.2f}× echo | {target} |"
+    )
+
+
+def capped_cell(m):
+    if m["p50_ms"] is None:
+        return f"> {m['over_s']} s"
+    return ms(m["p50_ms"]) + (f" (n={m['n']})" if m["n"] < 5 else "")
+
+
+def table(report):
+    lat = report["latency"]
+    echo = lat["echo"]
+    hop = report["event_hop"]
+    rows = [
+        "| measure | value | against the baseline | issue 8 target |",
+        "|---|---|---|---|",
+        f"| bare nameko echo RPC p50 / p99 | {ms(echo['p50_ms'])} / {ms(echo['p99_ms'])} | baseline (n={echo['n']}) | |",
+    ]
+    targets = {"declare_project": "p50 ≤ 2.5×"}
+    for name in ("declare_project", "get_project", "list_projects", "submit_construction_plan", "apply_for_approval"):
+        rows.append(lat_row(name, lat[name], echo, targets.get(name, "")))
+    rows.append(lat_row("conclude_review", hop["conclude_review"], echo))
+    bare, ours = hop["bare_hop"], hop["hop"]
+    rows += [
+        f"| bare nameko event hop p50 / p99 (dispatch → handler) | {ms(bare['p50_ms'])} / {ms(bare['p99_ms'])} | baseline (n={bare['n']}) | |",
+        f"| event hop review.passed, review's commit → approval's commit, p50 / p99 | {ms(ours['p50_ms'])} / {ms(ours['p99_ms'])} | "
+        f"{ours['p50_ms'] / bare['p50_ms']:.2f}× / {ours['p99_ms'] / bare['p99_ms']:.2f}× bare hop | p50 ≤ 3× |",
+    ]
+    for c, r in report["throughput"].items():
+        share = r["declare_per_s"] / r["echo_per_s"]
+        rows.append(
+            f"| declarations/s at {c} concurrent caller{'s' if int(c) > 1 else ''} | {r['declare_per_s']:.0f}/s | "
+            f"{share:.0%} of echo's {r['echo_per_s']:.0f}/s | {'≥ 45%' if int(c) == 5 else ''} |"
+        )
+    s = report["sustained"]
+    drain = (
+        f"{s['drain_s']:.1f} s"
+        if s["drain_s"] is not None
+        else f"> {s['drain_cap_s']} s (backlog {s['backlog_when_gave_up']:.0f})"
+    )
+    rows += [
+        f"| sustained load: declarations/s for {s['seconds']} s | {s['achieved_per_s']:.0f}/s ({s['declarations']}) | offered {s['offered_per_s']}/s | |",
+        f"| outbox backlog during the load, max / at its end | {s['backlog_max']:.0f} / {s['backlog_at_end']:.0f} | | < 200 |",
+        f"| outbox drained after the load in | {drain} | | within seconds |",
+    ]
+    for backend, lists in report["lists"].items():
+        for size, m in lists.items():
+            if size == "planning_rss_mb":
+                continue
+            rows.append(
+                f"| `list_projects` (page of 50) / `/public/projects` p50, {int(size):,} projects, {backend} | "
+                f"{capped_cell(m['list_projects'])} / {capped_cell(m['public_projects'])} | bulk load {m['bulk_load_s']:.1f} s | ≤ 15 ms at 100,000 |"
+            )
+    idle, after = report["rss_idle_mb"], report["rss_after_load_mb"]
+    for name in idle:
+        rows.append(f"| {name} RSS idle / after the load | {idle[name]:.0f} MB / {after[name]:.0f} MB | | |")
+    for backend, lists in report["lists"].items():
+        target = "≤ 150 MB" if 100000 in lists or "100000" in lists else ""
+        rows.append(
+            f"| planning RSS after the list queries, {backend} | {lists['planning_rss_mb']:.0f} MB | | {target} |"
+        )
+    return "\n".join(rows)
+
+
+def markdown(report):
+    return "\n".join(
+        [
+            f"# `make bench`{' (--quick)' if report['quick'] else ''} — {report['started']}",
+            "",
+            f"Commit `{report['commit']}`, {report['machine']}. Started {report['started']}, finished {report['finished']}.",
+            "Ratios are against the bare nameko baselines measured in the same run. Raw numbers: the `.json` beside this file.",
+            "",
+            table(report),
+            "",
+        ]
+    )
+
+
+def machine():
+    load = os.getloadavg()
+    return f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average at start {load[0]:.2f}"
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="CI-sized run (under ~3 minutes)")
+    parser.add_argument("--out", default=str(BENCH / "results"))
+    parser.add_argument("--name", default="latest")
+    args = parser.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=BENCH).stdout
+    header = {"quick": args.quick, "commit": commit.strip(), "machine": machine(), "config": cfg}
+    report = {**header, **run(cfg)}
+    report = json.loads(json.dumps(report, default=str))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{args.name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    (out / f"{args.name}.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
