@@ -5,7 +5,7 @@
 Everything is measured in the same run on this machine, against baselines started beside the suite:
 a bare nameko echo RPC and a bare nameko event hop (EventDispatcher → event_handler).
 
-1. The suite (planning, review, approval) on SQLite as `make up` starts it, in a private vhost.
+1. The suite (every installed service) on SQLite as `make up` starts it, in a private vhost.
 2. Each business RPC's p50/p99 and its ratio to echo's.
 3. The event hop review.passed: review's commit → approval's commit, from the commit probe
    (bench/probe: the moment each COMMIT returned, written by the services themselves; no polling).
@@ -51,8 +51,8 @@ from sqlalchemy import func, select  # noqa: E402
 
 from nxshared.db import make_engine  # noqa: E402
 from nxshared.demo import sample_project  # noqa: E402
+from nxshared.discovery import installed_services  # noqa: E402
 
-SERVICES = ["planning", "review", "approval"]
 PG_PREFIX = "nxbench"
 
 FULL = dict(
@@ -359,10 +359,11 @@ def run(cfg):
     report = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        services = sorted(service.name for service in installed_services())
         with vhost() as amqp_uri:
             rpc = Callers(amqp_uri)
             try:
-                with baseline(amqp_uri, work / "echo"), Suite(amqp_uri, work / "sqlite", SERVICES) as suite:
+                with baseline(amqp_uri, work / "echo"), Suite(amqp_uri, work / "sqlite", services) as suite:
                     wait_until(lambda: _answers(rpc), 30, "the echo baseline")
                     report["rss_idle_mb"] = suite.rss_mb()
                     lat, _ = latencies(suite, rpc, cfg)
@@ -498,7 +499,10 @@ def main(argv):
     parser.add_argument("--name", default="latest")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=BENCH).stdout
+    commit = (
+        os.environ.get("NX_BENCH_COMMIT")
+        or subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=BENCH).stdout
+    )
     header = {"quick": args.quick, "commit": commit.strip(), "machine": machine(), "config": cfg}
     report = {**header, **run(cfg)}
     report = json.loads(json.dumps(report, default=str))
