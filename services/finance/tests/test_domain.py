@@ -392,7 +392,7 @@ def test_every_action_outside_the_table_is_refused(stage, action):
     project = approved()
     project.stage = stage.value
     if (stage, action) in domain.TRANSITIONS:
-        assert domain._transition(project, action) == domain.TRANSITIONS[(stage, action)]
+        assert domain.transition(project, action) == domain.TRANSITIONS[(stage, action)]
     else:
         with pytest.raises((RuleViolation, Conflict)):
-            domain._transition(project, action)
+            domain.transition(project, action)
