@@ -371,6 +371,12 @@ def test_a_classified_ledger_follows_the_setting():
         domain.ledger(project, Caller("x", "smart_office"), only_audit, None, None, [])
 
 
+def test_the_classified_setting_adds_no_reader_to_a_ledger():
+    drc_too = domain.FinanceRules.from_settings("drc,audit")
+    with pytest.raises(NotFound):
+        domain.ledger(budgeted(classified=True), Caller("x", "drc"), drc_too, None, None, [])
+
+
 def test_the_data_center_sees_the_ledger_of_a_unified_project():
     assert ledger_for(Caller("x", "data_center"), budgeted(construction_mode="unified")).stage == "budgeted"
 

@@ -21,14 +21,13 @@ open or resolved unauthorized changes (Art 18). The decisions taken here:
   total lives on the project's row, which every change takes under lock, so concurrent
   disbursements are counted one after the other.
 - **Who sees a ledger.** The owner (the unit; ``data_center`` too for a unified project) and finance;
-  the smart office and audit for a project that is not classified; for a classified one, only the
-  orgs of the ``CLASSIFIED_VISIBLE_TO`` setting besides the owner and finance (Art 25). To anyone
-  else the project does not exist.
+  the smart office and audit, except that of a classified project only those of them that the
+  ``CLASSIFIED_VISIBLE_TO`` setting names (Art 25). To anyone else the project does not exist.
 
-By article group: ``entities`` (entities, the state machine, the budget ceiling), ``learning`` (events),
-``access`` (Art 4, 10, 11, 25), ``budget`` (Art 13, 14), ``contracts`` (Art 15–17), ``funds``
-(Art 14, 18, 27). Every guard raises a domain error carrying its code and article; every decision
-returns the typed events (``finance.events``) it caused.
+By article group: ``entities`` (the entities, the state machine as data, the budget ceiling),
+``learning`` (other bureaus' events), ``access`` (Art 4, 10, 11, 25), ``budget`` (Art 13, 14),
+``contracts`` (Art 15–17), ``funds`` (Art 14, 18, 27). Every guard raises a domain error carrying
+its code and article; every decision returns the typed events (``finance.events``) it caused.
 """
 
 from finance.domain.access import can_see, check_in_plan, check_owner, check_visible, owned

@@ -19,11 +19,14 @@ def check_in_plan(project: Project | None) -> Project:
 
 
 def can_see(caller: Caller, project: Project, rules: FinanceRules) -> bool:
+    """The owner and finance always; the ledger's readers, and of a classified project only those
+    of them that ``CLASSIFIED_VISIBLE_TO`` names (Art 25). A ledger has no other readers, whatever
+    that suite-wide setting adds."""
     if caller.org in (project.unit, project_owner(project), KEEPER):
         return True
-    if project.classified:
-        return caller.org in rules.classified_visible_to
-    return caller.org in LEDGER_READERS
+    if caller.org not in LEDGER_READERS:
+        return False
+    return not project.classified or caller.org in rules.classified_visible_to
 
 
 def check_visible(caller: Caller, project: Project | None, rules: FinanceRules) -> Project:
