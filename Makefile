@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 SERVICES := $(sort $(patsubst services/%/pyproject.toml,%,$(wildcard services/*/pyproject.toml)))
 PYTHON ?= python3
 
-.PHONY: setup broker run up down status test test-unit test-e2e lint format bench clean
+.PHONY: setup broker run up down status test test-unit test-e2e lint format bench clean faults
 
 setup: $(VENV)/.installed
 
@@ -35,6 +35,12 @@ test: setup
 	$(PY) deploy/lint_imports.py
 	$(PY) deploy/typecheck.py
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# the fault suite (tests/faults): full form by default (restarts RabbitMQ itself); NX_FAULTS=short
+# drops only its own connections (CI)
+faults: setup
+	@bash deploy/ensure-rabbitmq.sh --management
+	NX_FAULTS=$${NX_FAULTS:-1} $(PY) -m pytest -q tests/faults $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
