@@ -71,3 +71,8 @@ def auth_secret(configured: str | None, dev_mode: bool = False, environ=None) ->
     """The token secret to use: the configured one, else the local file's (generated if missing)."""
     secret = configured or local_secret("auth_secret", secrets_file(environ))
     return check_secret(secret, dev_mode)
+
+
+def broker_password(user: str, path: Path) -> str:
+    """The broker password of ``user`` (a party of ``nxshared.broker_access``), generated once."""
+    return local_secret(f"broker_password:{user}", path)

@@ -1,0 +1,62 @@
+"""Broker users and permissions per party (``nxshared.broker_access``), idempotently.
+
+    python deploy/broker_setup.py                  apply to the local broker (management API)
+    python deploy/broker_setup.py --definitions F  write a RabbitMQ definitions file instead
+                                                   (for a production broker: rabbitmqctl import_definitions F)
+    python deploy/broker_setup.py --table          print the permission table (user → configure/write/read)
+
+Passwords are generated once into the local secrets file (``nxshared.secrets``), never printed.
+Settings: ``NX_BROKER_ADMIN_URL`` (default ``http://guest:guest@127.0.0.1:15672``, the local broker's
+administrator, usable from this machine only), ``NX_BROKER_VHOST`` (default ``nx``).
+"""
+
+import json
+import os
+import sys
+from urllib.parse import urlsplit
+
+from nxshared.broker_access import ManagementApi, definitions, installed_grants
+from nxshared.secrets import broker_password, secrets_file
+
+DEFAULT_ADMIN_URL = "http://guest:guest@127.0.0.1:15672"
+
+
+def vhost():
+    return os.environ.get("NX_BROKER_VHOST", "nx")
+
+
+def passwords(grants):
+    return {g.user: broker_password(g.user, secrets_file()) for g in grants}
+
+
+def table(grants):
+    lines = ["| user | configure | write | read |", "|---|---|---|---|"]
+    cell = lambda pattern: "`" + pattern.replace("|", "\\|") + "`"  # noqa: E731
+    lines += [f"| `{g.user}` | {cell(g.configure)} | {cell(g.write)} | {cell(g.read)} |" for g in grants]
+    return "\n".join(lines)
+
+
+def apply(grants):
+    admin = urlsplit(os.environ.get("NX_BROKER_ADMIN_URL", DEFAULT_ADMIN_URL))
+    api = ManagementApi(f"{admin.scheme}://{admin.hostname}:{admin.port}", admin.username, admin.password)
+    api.apply(grants, passwords(grants), vhost())
+
+
+def main(argv):
+    grants = installed_grants()
+    if argv[:1] == ["--definitions"] and len(argv) == 2:
+        with open(argv[1], "w", encoding="utf-8") as fh:
+            json.dump(definitions(grants, passwords(grants), vhost()), fh, indent=2)
+        os.chmod(argv[1], 0o600)
+        print(f"wrote {argv[1]} ({len(grants)} users in vhost {vhost()})")
+    elif argv == ["--table"]:
+        print(table(grants))
+    elif not argv:
+        apply(grants)
+        print(f"broker: {len(grants)} users with their permissions in vhost {vhost()}")
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
