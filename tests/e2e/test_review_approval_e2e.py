@@ -86,6 +86,8 @@ def test_expert_panel_review_then_approval(suite):
         "project.planned",
         "approval.applied",
         "review.submitted",
+        "review.panel_assigned",
+        *["review.opinion_recorded"] * 3,
         "review.passed",
         "approval.granted",
     ]
