@@ -193,3 +193,22 @@ def amqp_uri(user: str, password: str, host: str, port: int, vhost: str) -> str:
     from urllib.parse import quote
 
     return f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/{quote(vhost, safe='')}"
+
+
+def local_party_uri(user: str, environ=None) -> str:
+    """The AMQP URI of ``user`` on the local broker's suite vhost, its password from the local
+    secrets file (``make run``/``make up`` set the broker up this way when no ``AMQP_URI`` is given).
+    ``NX_BROKER_HOST``, ``NX_BROKER_PORT`` and ``NX_BROKER_VHOST`` move it."""
+    from nxshared.secrets import broker_password, secrets_file
+
+    environ = os.environ if environ is None else environ
+    host = environ.get("NX_BROKER_HOST", "127.0.0.1")
+    port = int(environ.get("NX_BROKER_PORT", "5672"))
+    vhost = environ.get("NX_BROKER_VHOST", "nx")
+    return amqp_uri(user, broker_password(user, secrets_file(environ)), host, port, vhost)
+
+
+def explicit_amqp_uri(environ=None) -> str | None:
+    """An ``AMQP_URI`` (or ``NX_AMQP_URI``) the operator set: then every party uses it as given."""
+    environ = os.environ if environ is None else environ
+    return environ.get("NX_AMQP_URI") or environ.get("AMQP_URI") or None
