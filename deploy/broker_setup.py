@@ -4,6 +4,7 @@
     python deploy/broker_setup.py --definitions F  write a RabbitMQ definitions file instead
                                                    (for a production broker: rabbitmqctl import_definitions F)
     python deploy/broker_setup.py --table          print the permission table (user → configure/write/read)
+    python deploy/broker_setup.py --write-readme   rewrite that table in the README
 
 Passwords are generated once into the local secrets file (``nxshared.secrets``), never printed.
 Settings: ``NX_BROKER_ADMIN_URL`` (default ``http://guest:guest@127.0.0.1:15672``, the local broker's
@@ -13,12 +14,15 @@ administrator, usable from this machine only), ``NX_BROKER_VHOST`` (default ``nx
 import json
 import os
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from nxshared.broker_access import ManagementApi, definitions, installed_grants
 from nxshared.secrets import broker_password, secrets_file
 
 DEFAULT_ADMIN_URL = "http://guest:guest@127.0.0.1:15672"
+README = Path(__file__).resolve().parents[1] / "README.md"
+START, END = "<!-- broker-permissions:start -->", "<!-- broker-permissions:end -->"
 
 
 def vhost():
@@ -36,6 +40,12 @@ def table(grants):
     return "\n".join(lines)
 
 
+def readme_with_table(text, grants):
+    before, _, rest = text.partition(START)
+    _, _, after = rest.partition(END)
+    return f"{before}{START}\n{table(grants)}\n{END}{after}"
+
+
 def apply(grants):
     admin = urlsplit(os.environ.get("NX_BROKER_ADMIN_URL", DEFAULT_ADMIN_URL))
     api = ManagementApi(f"{admin.scheme}://{admin.hostname}:{admin.port}", admin.username, admin.password)
@@ -51,6 +61,8 @@ def main(argv):
         print(f"wrote {argv[1]} ({len(grants)} users in vhost {vhost()})")
     elif argv == ["--table"]:
         print(table(grants))
+    elif argv == ["--write-readme"]:
+        README.write_text(readme_with_table(README.read_text(encoding="utf-8"), grants), encoding="utf-8")
     elif not argv:
         apply(grants)
         print(f"broker: {len(grants)} users with their permissions in vhost {vhost()}")

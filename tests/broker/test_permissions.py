@@ -119,3 +119,16 @@ def test_the_services_own_user_cannot_read_another_services_queue(parties, appro
     with Connection(parties["nx-review"]) as conn:
         refused(lambda: conn.channel().basic_get("nx.approval.on_review_concluded"))
     assert find_free_port()  # the broker is still there for the next test
+
+
+def test_the_readme_prints_the_permissions_the_code_grants():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "deploy" / "broker_setup.py"
+    spec = importlib.util.spec_from_file_location("broker_setup", path)
+    setup = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(setup)
+    readme = setup.README.read_text(encoding="utf-8")
+    expected = setup.readme_with_table(readme, installed_grants())
+    assert expected == readme, "README is stale: run python deploy/broker_setup.py --write-readme"
