@@ -212,8 +212,8 @@ def can_see(caller: Caller, project: PlannedProject, rules: ReviewRules) -> bool
 
 
 def project_not_found() -> NotFound:
-    """Art 4, 25: one answer for a project that is unknown and one the caller may not see; it names
-    neither the project nor its owner."""
+    """Art 4, 25: a project the caller may not see is answered as if it did not exist: the message
+    names neither the project nor its owner."""
     return NotFound("PROJECT_NOT_FOUND", "项目不存在或无权查看（第四条、第二十五条）", "Art 25")
 
 
