@@ -105,7 +105,9 @@ class UnitOfWork:
         return self.session.get(entity, key, with_for_update=True)
 
     def emit(self, *events: DomainEvent):
-        """Record what a decision caused, to be published once this transaction commits."""
+        """Record what a decision caused, to be published once this transaction commits; returns
+        the events in their envelopes."""
+        made = []
         for domain_event in events:
             evt = REGISTRY.make(domain_event, source=self.source, occurred_at=self.clock.now())
             self.session.execute(
@@ -119,6 +121,8 @@ class UnitOfWork:
                 )
             )
             self.events.append(evt)
+            made.append(evt)
+        return made
 
     def first_time(self, evt):
         """Record ``evt`` in the inbox; False when this handler has already applied it."""

@@ -8,6 +8,8 @@ the use case raises.
 """
 
 import copy
+import datetime as dt
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Generic, Protocol, TypeVar
@@ -22,8 +24,8 @@ class UnitOfWork(Protocol[R_co]):
     @property
     def repo(self) -> R_co: ...
 
-    def emit(self, *events: DomainEvent) -> None:
-        """Record events to be published once this unit of work commits."""
+    def emit(self, *events: DomainEvent) -> list[Event]:
+        """Record events to be published once this unit of work commits; their envelopes."""
 
     def first_time(self, event: Event) -> bool:
         """Record ``event`` as applied by this handler; False when it already was (idempotent inbox)."""
@@ -32,9 +34,10 @@ class UnitOfWork(Protocol[R_co]):
 class FakeUnitOfWork(Generic[R]):
     """``with uow.transaction(): use_case(uow, …)``: committed on success, as it was on a raise."""
 
-    def __init__(self, repo: R, handler: str = "use_case") -> None:
+    def __init__(self, repo: R, handler: str = "use_case", source: str = "test") -> None:
         self._repo = repo
         self.handler = handler
+        self.source = source
         self.emitted: list[DomainEvent] = []
         self.inbox: set[tuple[str, str]] = set()
 
@@ -51,8 +54,13 @@ class FakeUnitOfWork(Generic[R]):
             self._repo, self.emitted, self.inbox = snapshot
             raise
 
-    def emit(self, *events: DomainEvent) -> None:
+    def emit(self, *events: DomainEvent) -> list[Event]:
         self.emitted.extend(events)
+        now = dt.datetime.now(dt.UTC).isoformat()
+        return [
+            Event(str(uuid.uuid4()), e.event_type, e.version, now, self.source, e.project_id, e.actor, e.data())
+            for e in events
+        ]
 
     def first_time(self, event: Event) -> bool:
         key = (event.event_id, self.handler)
