@@ -45,16 +45,16 @@ Uow = UnitOfWork[Repository]
 def review_budget(
     uow: Uow, project_id: str, approved_amount: Decimal, opinion: str, caller: Caller, now: dt.datetime
 ) -> Project:
-    project = uow.repo.locked_project(project_id)
-    uow.emit(domain.approve_budget(project, approved_amount, opinion, caller, now))
-    assert project is not None
+    project, approved = domain.approve_budget(
+        uow.repo.locked_project(project_id), approved_amount, opinion, caller, now
+    )
+    uow.emit(approved)
     return project
 
 
 def reject_budget(uow: Uow, project_id: str, opinion: str, caller: Caller, now: dt.datetime) -> Project:
-    project = uow.repo.locked_project(project_id)
-    uow.emit(domain.reject_budget(project, opinion, caller, now))
-    assert project is not None
+    project, rejected = domain.reject_budget(uow.repo.locked_project(project_id), opinion, caller, now)
+    uow.emit(rejected)
     return project
 
 
@@ -94,12 +94,10 @@ def register_contract(
 def disburse(
     uow: Uow, project_id: str, amount: Decimal, purpose: str, caller: Caller, now: dt.datetime
 ) -> tuple[Disbursement, Project]:
-    project = uow.repo.locked_project(project_id)
     reports = uow.repo.unauthorized_changes(project_id)
-    paid, event = domain.disburse(project, reports, amount, purpose, caller, now)
+    project, paid, event = domain.disburse(uow.repo.locked_project(project_id), reports, amount, purpose, caller, now)
     uow.repo.add_disbursement(paid)
     uow.emit(event)
-    assert project is not None
     return paid, project
 
 

@@ -76,7 +76,7 @@ def contracted(budget="1000000.00", caller=UNIT, **data):
 
 
 def pay(project, amount, reports=()):
-    return domain.disburse(project, list(reports), Decimal(amount), "进度款", FINANCE, NOW)
+    return domain.disburse(project, list(reports), Decimal(amount), "进度款", FINANCE, NOW)[1:]
 
 
 # --- what finance learns (Art 10, 13, 18) -------------------------------------------------------------
@@ -137,7 +137,7 @@ def test_the_budget_never_exceeds_the_estimate():
         domain.approve_budget(project, Decimal("2500000.01"), "同意", FINANCE, NOW)
     assert err.value.code == "OVER_ESTIMATE" and "第十四条" in err.value.message
     assert project.stage == domain.Stage.AWAITING_BUDGET
-    event = domain.approve_budget(project, Decimal("2500000.00"), "同意", FINANCE, NOW)
+    _, event = domain.approve_budget(project, Decimal("2500000.00"), "同意", FINANCE, NOW)
     assert (project.stage, project.approved_budget) == (domain.Stage.BUDGETED, Decimal("2500000.00"))
     assert event.data() == {
         "approved_amount": "2500000.00",
@@ -156,7 +156,7 @@ def test_an_approved_change_of_the_estimate_raises_what_may_be_approved():
 
 def test_a_rejected_budget_may_be_approved_later_an_approved_one_is_final():
     project = approved()
-    rejected = domain.reject_budget(project, "材料不全", FINANCE, NOW)
+    _, rejected = domain.reject_budget(project, "材料不全", FINANCE, NOW)
     assert (rejected.event_type, project.stage) == ("budget.rejected", domain.Stage.BUDGET_REJECTED)
     with pytest.raises(Conflict, match="BUDGET_ALREADY_DECIDED"):
         domain.reject_budget(project, "再次退回", FINANCE, NOW)

@@ -34,7 +34,7 @@ def check_within_estimate(project: Project, amount: Decimal) -> None:
 
 def approve_budget(
     project: Project | None, amount: Decimal, opinion: str, caller: Caller, now: dt.datetime
-) -> BudgetApproved:
+) -> tuple[Project, BudgetApproved]:
     """Art 14: finance approves the budget of an approved project, within its estimate."""
     project = check_in_plan(project)
     check_approved(project)
@@ -43,21 +43,24 @@ def approve_budget(
     project.stage = target.value
     project.approved_budget = amount
     _decided(project, opinion, caller, now)
-    return BudgetApproved(
+    approved = BudgetApproved(
         project_id=project.project_id,
         actor=caller.actor,
         approved_amount=amount,
         estimated_investment=project.estimated_investment or amount,
         opinion=opinion,
     )
+    return project, approved
 
 
-def reject_budget(project: Project | None, opinion: str, caller: Caller, now: dt.datetime) -> BudgetRejected:
+def reject_budget(
+    project: Project | None, opinion: str, caller: Caller, now: dt.datetime
+) -> tuple[Project, BudgetRejected]:
     project = check_in_plan(project)
     check_approved(project)
     project.stage = transition(project, Action.REJECT_BUDGET).value
     _decided(project, opinion, caller, now)
-    return BudgetRejected(project_id=project.project_id, actor=caller.actor, opinion=opinion)
+    return project, BudgetRejected(project_id=project.project_id, actor=caller.actor, opinion=opinion)
 
 
 def _decided(project: Project, opinion: str, caller: Caller, now: dt.datetime) -> None:

@@ -42,7 +42,7 @@ def disburse(
     purpose: str,
     caller: Caller,
     now: dt.datetime,
-) -> tuple[Disbursement, FundsDisbursed]:
+) -> tuple[Project, Disbursement, FundsDisbursed]:
     """Art 14, 18, 27: finance pays under a contract, within what remains of the approved budget."""
     project = check_in_plan(project)
     transition(project, Action.DISBURSE)
@@ -67,7 +67,7 @@ def disburse(
         disbursed_total=total,
         approved_budget=project.approved_budget or Decimal("0.00"),
     )
-    return paid, event
+    return project, paid, event
 
 
 def ledger(
