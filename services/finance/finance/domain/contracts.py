@@ -30,7 +30,7 @@ def check_om_period(om_years: int, basis: str | None) -> None:
     if om_years < MIN_OM_YEARS and not (basis and basis.strip()):
         raise RuleViolation(
             "OM_PERIOD_TOO_SHORT",
-            f"合同约定的运维期为 {om_years} 年，不少于 {MIN_OM_YEARS} 年；如法律法规或上级政策另有规定，请填写依据（第十六条）",
+            f"合同约定的运维期为 {om_years} 年，应不少于 {MIN_OM_YEARS} 年；如法律法规或上级政策另有规定，请填写依据（第十六条）",
             "Art 16",
         )
 
