@@ -1,7 +1,7 @@
 """The outbox relay: publishes committed events with pipelined publisher confirms and ``mandatory=True``.
 
-A round reads unsent rows in commit order and takes each project's oldest unsent event (up to
-``BATCH`` projects): a project's next event is published only once the previous one was confirmed
+A round takes each project's oldest unsent event (up to ``BATCH`` projects, in commit order): a
+project's next event is published only once the previous one was confirmed
 *and* routed, so per-project order holds while a hundred projects' events are in flight at once.
 The round publishes them all on one confirm-mode channel, waits until the broker answered each,
 then marks the acked ones sent in one ``UPDATE … WHERE id IN (…)``.
@@ -18,7 +18,7 @@ from collections import defaultdict
 
 import eventlet
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from nxshared.amqp import ConfirmedBatches
 from nxshared.clock import Clock
@@ -26,7 +26,6 @@ from nxshared.clock import Clock
 log = logging.getLogger(__name__)
 
 BATCH = 100  # events in flight per round
-SCAN = 10 * BATCH  # unsent rows read per round to find BATCH projects' oldest events
 MAX_BACKOFF = 10.0
 
 UNROUTABLE = "unroutable: no queue is bound for this event type"
@@ -96,25 +95,15 @@ class OutboxRelay:
         return len(outcome.acked), bool(outcome.returned or outcome.nacked)
 
     def _next_rows(self):
-        """The oldest unsent event of each of (at most) ``BATCH`` projects, in commit order."""
+        """The oldest unsent event of each project (at most ``BATCH`` of them), in commit order.
+
+        Per project, not among the oldest N rows: a project held back with many events waiting
+        behind its head must not starve the others.
+        """
         outbox = self.outbox
+        heads = select(func.min(outbox.c.id)).where(outbox.c.sent_at.is_(None)).group_by(outbox.c.project_id)
         with self.engine.connect() as conn:
-            unsent = conn.execute(
-                select(outbox.c.id, outbox.c.project_id)
-                .where(outbox.c.sent_at.is_(None))
-                .order_by(outbox.c.id)
-                .limit(SCAN)
-            ).all()
-            chosen, projects = [], set()
-            for row in unsent:
-                if row.project_id not in projects:
-                    projects.add(row.project_id)
-                    chosen.append(row.id)
-                    if len(chosen) == BATCH:
-                        break
-            if not chosen:
-                return []
-            return conn.execute(select(outbox).where(outbox.c.id.in_(chosen)).order_by(outbox.c.id)).all()
+            return conn.execute(select(outbox).where(outbox.c.id.in_(heads)).order_by(outbox.c.id).limit(BATCH)).all()
 
     def _writing(self):
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite, as every unit of work)."""

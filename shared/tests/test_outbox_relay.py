@@ -1,4 +1,4 @@
-"""The outbox relay on a real broker (a fresh vhost per test): events of many projects in flight at
+"""The outbox relay on a real broker (a fresh vhost per test) and every test backend: events of many projects in flight at
 once, one UPDATE per round, per-project order, and nothing marked sent that the broker did not
 confirm and route (returned, nacked, or lost with the connection)."""
 
@@ -14,13 +14,26 @@ from sqlalchemy import event, insert, select
 from nxshared.db import OUTBOX, RELIABILITY_METADATA, make_engine
 from nxshared.metrics import SuiteMetrics
 from nxshared.outbox import BATCH, NACKED, UNROUTABLE, OutboxRelay
+from nxshared.testing import _fresh_postgres_database
 
 EXCHANGE = Exchange("review.events", type="topic", durable=True)
 
 
+_postgres = {}
+
+
+def outbox_url(backend, tmp_path):
+    if backend == "postgresql":
+        if "url" not in _postgres:
+            _postgres["url"] = _fresh_postgres_database("relay")
+        return _postgres["url"]
+    return f"sqlite:///{tmp_path / 'outbox.db'}"
+
+
 @pytest.fixture
-def relay(rabbit_config, tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
+def relay(rabbit_config, db_backend, tmp_path):
+    engine = make_engine(outbox_url(db_backend, tmp_path))
+    RELIABILITY_METADATA.drop_all(engine)
     RELIABILITY_METADATA.create_all(engine)
     relay = OutboxRelay(
         engine=engine,
@@ -108,6 +121,18 @@ def test_unroutable_event_stays_unsent_and_holds_its_project_back(relay, broker)
     assert ids(drain(broker, failed)) == [a_failed]
     assert ids(drain(broker, submitted)) == [a_submitted]
     assert unsent(relay) == []
+
+
+def test_a_project_held_back_with_many_events_waiting_does_not_starve_the_others(relay, broker):
+    submitted = bind(broker, "t-submitted", "review.submitted")
+    add(relay, "prj-a", "review.failed")  # unroutable: prj-a's events wait behind it
+    for _ in range(BATCH + 5):
+        add(relay, "prj-a", "review.submitted")
+    b_submitted = add(relay, "prj-b", "review.submitted")
+
+    assert relay.relay_once() == (1, True)
+    assert ids(drain(broker, submitted)) == [b_submitted]
+    assert len(unsent(relay)) == BATCH + 6
 
 
 def test_a_round_has_a_batch_in_flight_and_marks_it_sent_in_one_update(relay, broker):
