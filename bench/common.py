@@ -117,6 +117,15 @@ class Suite:
                 return float(line.rsplit(" ", 1)[1])
         return None
 
+    def metric_sum(self, name, metric, **labels):
+        """The sum over every series of ``metric`` whose labels include ``labels``."""
+        wanted = [f'{k}="{v}"' for k, v in labels.items()]
+        total = 0.0
+        for line in self.http(name, "/metrics").decode().splitlines():
+            if line.startswith(metric + "{") and all(w in line for w in wanted):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
     def wait_healthy(self, name, timeout=900):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
