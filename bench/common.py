@@ -182,17 +182,6 @@ def rss_mb(pid):
     return float("nan")
 
 
-def timed(fn, n, warmup=10):
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return samples
-
-
 class Callers:
     """One standalone RPC proxy per (org, slot): a proxy serves one green thread at a time."""
 
