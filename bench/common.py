@@ -137,13 +137,13 @@ class Suite:
         raise TimeoutError(f"{name} did not answer /health within {timeout}s")
 
     def commits(self):
-        """``{(kind, event_id): commit time}`` from the commit probe's files (earliest commit wins)."""
+        """``{(kind, event_id): (commit time, begin time)}`` from the commit probe (earliest commit wins)."""
         seen = {}
         for path in self.probe_dir.glob("*.tsv"):
             for line in path.read_text().splitlines():
                 parts = line.split("\t")
-                if len(parts) == 3:
-                    key, at = (parts[0], parts[1]), float(parts[2])
+                if len(parts) == 4:
+                    key, at = (parts[0], parts[1]), (float(parts[2]), float(parts[3]))
                     seen[key] = min(at, seen.get(key, at))
         return seen
 

@@ -1,10 +1,11 @@
 """Commit probe for the bench (on the services' PYTHONPATH only while the bench runs them).
 
-Records, for every transaction that inserts outbox or inbox rows, the moment its COMMIT returned:
-one line ``<kind>\\t<event_id>\\t<unix time>`` per row, appended to ``$NX_BENCH_PROBE_DIR/<pid>.tsv``
-(``kind`` is ``out`` or ``in:<handler>``). The bench joins them into commit → peer's commit event
-hops. Nothing polls: a line is written when a commit happens. The hooks are installed once
-``nxshared.db`` is imported, i.e. after the runner's ``eventlet.monkey_patch()``.
+Records, for every transaction that inserts outbox or inbox rows, the moment its COMMIT returned
+and the moment it began: one line ``<kind>\\t<event_id>\\t<commit time>\\t<begin time>`` per row,
+appended to ``$NX_BENCH_PROBE_DIR/<pid>.tsv`` (``kind`` is ``out`` or ``in:<handler>``). The bench
+joins them into commit → peer's commit event hops. Nothing polls: a line is written when a commit
+happens. The hooks are installed once ``nxshared.db`` is imported, i.e. after the runner's
+``eventlet.monkey_patch()``.
 """
 
 import importlib.abc
@@ -44,13 +45,17 @@ def _install():
             pending.rows = []
         pending.rows.append((kind, row.get("event_id")))
 
+    @event.listens_for(Session, "after_begin")
+    def _began(session, transaction, connection):
+        pending.began = time.time()
+
     @event.listens_for(Session, "after_commit")
     def _committed(session):
         rows = getattr(pending, "rows", None)
         if rows:
-            now = time.time()
+            now, began = time.time(), getattr(pending, "began", 0.0)
             with open(path, "a") as out:
-                out.writelines(f"{kind}\t{event_id}\t{now:.6f}\n" for kind, event_id in rows)
+                out.writelines(f"{kind}\t{event_id}\t{now:.6f}\t{began:.6f}\n" for kind, event_id in rows)
             pending.rows = []
 
     @event.listens_for(Session, "after_rollback")
