@@ -364,7 +364,7 @@ def lists_at_scale(suite, rpc, cfg):
         with engine.connect() as conn:
             template = conn.execute(
                 select(projects.c.project_id)
-                .where(projects.c.unit == "unit:edu", projects.c.plan_type == "supplementary")
+                .where(projects.c.unit == "unit:edu", projects.c.plan_type == "annual")
                 .order_by(projects.c.declared_at)
                 .limit(1)
             ).scalar()
@@ -391,8 +391,13 @@ def lists_at_scale(suite, rpc, cfg):
     return out
 
 
-def first_project(rpc):
-    rpc.get("unit:edu").planning.declare_project(project=supplementary())
+def first_project(suite, rpc):
+    """The bulk load's template: a declaration, once planning has recorded all it records of it."""
+    pid = rpc.get("unit:edu").planning.declare_project(project=annual())["project_id"]
+    timeline = bulk_load.planning_metadata().tables.get("timeline")
+    if timeline is not None:
+        url = suite.url("planning")
+        wait_until(lambda: count_rows(url, "timeline", project_id=pid) > 0, 30, "the template's timeline entry")
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -425,7 +430,7 @@ def run(cfg):
             rpc = Callers(amqp_uri)
             try:
                 with Suite(amqp_uri, work / "pg", names, database_url=url) as suite:
-                    first_project(rpc)
+                    first_project(suite, rpc)
                     report["lists"]["postgresql"] = lists_at_scale(suite, rpc, cfg)
             finally:
                 rpc.close()
