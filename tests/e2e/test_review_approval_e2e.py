@@ -83,6 +83,10 @@ def test_expert_panel_review_then_approval(suite):
     stage_becomes(suite, pid, "approved")
     assert timeline_types(suite, pid) == [
         "project.declared",
+        "plan.compiled",
+        "plan.concurred",
+        "plan.concurred",
+        "plan.approved",
         "project.planned",
         "approval.applied",
         "review.submitted",

@@ -77,6 +77,23 @@ class UnauthorizedChangeResolvedV1(Schema):
     opinion = fields.String(load_default="")
 
 
+class PlanCompiledV1(Schema):
+    year = fields.Integer(required=True)
+    project_ids = fields.List(fields.String(), required=True)
+    total_investment = money_field(required=True)
+
+
+class PlanConcurredV1(Schema):
+    year = fields.Integer(required=True)
+    org = fields.String(required=True)
+    concurred_by = fields.List(fields.String(), required=True)
+
+
+class PlanApprovedV1(Schema):
+    year = fields.Integer(required=True)
+    project_ids = fields.List(fields.String(), required=True)
+
+
 SPECS = [
     EventSpec.of("project.declared", SOURCE, ProjectDeclaredV1),
     EventSpec.of("project.planned", SOURCE, ProjectPlannedV1, ProjectPlannedV2, upcasters={1: _planned_v1_to_v2}),
@@ -85,4 +102,7 @@ SPECS = [
     EventSpec.of("change.rejected", SOURCE, ChangeDecidedV1, ChangeDecidedV2, upcasters={1: _change_v1_to_v2}),
     EventSpec.of("change.unauthorized_reported", SOURCE, UnauthorizedChangeReportedV1),
     EventSpec.of("change.unauthorized_resolved", SOURCE, UnauthorizedChangeResolvedV1),
+    EventSpec.of("plan.compiled", SOURCE, PlanCompiledV1),
+    EventSpec.of("plan.concurred", SOURCE, PlanConcurredV1),
+    EventSpec.of("plan.approved", SOURCE, PlanApprovedV1),
 ]

@@ -79,3 +79,37 @@ class UnauthorizedChangeResolved(DomainEvent):
     version: ClassVar[int] = 1
     report_ids: list[str]
     opinion: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanCompiled(DomainEvent):
+    """Art 9, 27: the smart office compiled (or recompiled) a year's annual plan; about no single
+    project (``project_id`` None)."""
+
+    event_type: ClassVar[str] = "plan.compiled"
+    version: ClassVar[int] = 1
+    year: int
+    project_ids: list[str]
+    total_investment: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanConcurred(DomainEvent):
+    """Art 9, 27: finance or DRC concurred with the compiled plan; ``concurred_by``: every org that
+    has concurred so far."""
+
+    event_type: ClassVar[str] = "plan.concurred"
+    version: ClassVar[int] = 1
+    year: int
+    org: str
+    concurred_by: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanApproved(DomainEvent):
+    """Art 9, 27: the county government approved the plan; its projects are planned."""
+
+    event_type: ClassVar[str] = "plan.approved"
+    version: ClassVar[int] = 1
+    year: int
+    project_ids: list[str]

@@ -1,6 +1,7 @@
-"""Planning's tables, mapped onto the domain's dataclasses."""
+"""Planning's tables, mapped onto the domain's dataclasses. Column sizes match the input limits of
+``planning.schemas``; every ``*_by`` column keeps ``person@org`` (Art 27)."""
 
-from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 
 from nxshared.tables import Money, UtcDateTime, inbox_table, outbox_table
@@ -8,6 +9,8 @@ from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import Project
 from planning.domain.plans import AnnualPlan
 from planning.domain.timeline import IpException, TimelineEntry
+
+ACTOR = 200  # person@org: a token's sub (≤128) and an org code (≤64)
 
 metadata = MetaData()
 mapper_registry = registry(metadata=metadata)
@@ -20,11 +23,11 @@ projects = Table(
     metadata,
     Column("project_id", String(32), primary_key=True),
     Column("name", String(200), nullable=False),
-    Column("unit", String(64), nullable=False, index=True),
+    Column("unit", String(64), nullable=False),
     Column("category", String(32), nullable=False),
     Column("construction_mode", String(16), nullable=False),
     Column("investment_mode", String(32), nullable=False),
-    Column("plan_year", Integer, nullable=False, index=True),
+    Column("plan_year", Integer, nullable=False),
     Column("plan_type", String(16), nullable=False),
     Column("basis", Text, nullable=False),
     Column("summary", Text, nullable=False),
@@ -39,11 +42,20 @@ projects = Table(
     Column("requires_construction_plan", Boolean, nullable=False),
     Column("custom_software", Boolean, nullable=False),
     Column("higher_level_requirement", Text),
-    Column("status", String(16), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
     Column("supplementary_status", String(32)),
     Column("supplementary_opinion", Text),
-    Column("declared_by", String(64), nullable=False),
+    Column("declared_by", String(ACTOR), nullable=False),
     Column("declared_at", UtcDateTime, nullable=False),
+    # what the public sees (Art 25), kept as the timeline grows
+    Column("stage", String(32), nullable=False),
+    Column("approval", JSON),
+    Column("contract", JSON),
+    # the lists' order (plan year, declaration, id) behind each filter and the visibility test
+    Index("ix_projects_order", "plan_year", "declared_at", "project_id"),
+    Index("ix_projects_unit_order", "unit", "plan_year", "declared_at", "project_id"),
+    Index("ix_projects_status_order", "status", "plan_year", "declared_at", "project_id"),
+    Index("ix_projects_classified_order", "classified", "plan_year", "declared_at", "project_id"),
 )
 
 annual_plans = Table(
@@ -54,8 +66,9 @@ annual_plans = Table(
     Column("total_investment", Money, nullable=False),
     Column("status", String(16), nullable=False),
     Column("concurred_by", JSON, nullable=False),
-    Column("compiled_by", String(64), nullable=False),
-    Column("approved_by", String(64)),
+    Column("concurrences", JSON, nullable=False),
+    Column("compiled_by", String(ACTOR), nullable=False),
+    Column("approved_by", String(ACTOR)),
 )
 
 change_requests = Table(
@@ -65,10 +78,11 @@ change_requests = Table(
     Column("project_id", String(32), nullable=False, index=True),
     Column("description", Text, nullable=False),
     Column("reason", Text, nullable=False),
-    Column("requested_by", String(64), nullable=False),
+    Column("requested_by", String(ACTOR), nullable=False),
     Column("status", String(16), nullable=False),
     Column("opinion", Text),
-    Column("decided_by", String(64)),
+    Column("decided_by", String(ACTOR)),
+    Column("estimated_investment", Money),
 )
 
 unauthorized_changes = Table(
@@ -77,23 +91,26 @@ unauthorized_changes = Table(
     Column("report_id", String(32), primary_key=True),
     Column("project_id", String(32), nullable=False, index=True),
     Column("description", Text, nullable=False),
-    Column("reported_by", String(64), nullable=False),
+    Column("reported_by", String(ACTOR), nullable=False),
     Column("resolved", Boolean, nullable=False),
     Column("resolution", Text),
-    Column("resolved_by", String(64)),
+    Column("resolved_by", String(ACTOR)),
 )
 
 timeline = Table(
     "timeline",
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("event_id", String(36), nullable=False, unique=True),
-    Column("project_id", String(64), nullable=False, index=True),
+    Column("event_id", String(36), nullable=False),
+    Column("project_id", String(64), nullable=False),
     Column("event_type", String(64), nullable=False),
     Column("source", String(32), nullable=False),
     Column("occurred_at", String(40), nullable=False),
-    Column("actor", String(64)),
+    Column("actor", Text),  # as any service's envelope names it (up to 400 characters)
     Column("data", JSON, nullable=False),
+    # a plan's event is on the timeline of each of its projects
+    UniqueConstraint("event_id", "project_id", name="uq_timeline_event_project"),
+    Index("ix_timeline_project_order", "project_id", "occurred_at", "seq"),
 )
 
 ip_exceptions = Table(

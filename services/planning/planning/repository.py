@@ -2,13 +2,19 @@
 the read side. ``locked_…`` loads an aggregate a use case is about to change, locked until its unit
 of work ends (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write transaction already serialises)."""
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
-from planning.domain.declaration import Project
+from planning.domain.declaration import Project, Scope
 from planning.domain.plans import AnnualPlan
 from planning.domain.timeline import IpException, TimelineEntry
+from planning.usecases import ProjectFilters
+
+
+def _order():
+    """The lists' order: plan year, declaration, id (indexed with each filter, ``planning.models``)."""
+    return (Project.plan_year, Project.declared_at, Project.project_id)
 
 
 class SqlRepository:
@@ -25,13 +31,31 @@ class SqlRepository:
             return None
         return self.session.get(Project, project_id, with_for_update=True)
 
-    def projects(
-        self, year: int | None = None, status: str | None = None, unit: str | None = None, plan_type: str | None = None
-    ) -> list[Project]:
-        return list(self.session.scalars(_projects_query(year, status, unit, plan_type)))
+    def projects_by_ids(self, project_ids: list[str]) -> list[Project]:
+        if not project_ids:
+            return []
+        return list(self.session.scalars(select(Project).where(Project.project_id.in_(project_ids))))
+
+    def page_of_projects(
+        self, scope: Scope, filters: ProjectFilters, offset: int, limit: int
+    ) -> tuple[list[Project], int]:
+        """One page of the projects in ``scope`` that pass ``filters``, in the lists' order, and
+        how many there are: selected, ordered, paged and counted by the database."""
+        conditions = [_in_scope(scope), *_filtered(filters)]
+        return self._page(conditions, offset, limit)
+
+    def public_page(self, offset: int, limit: int) -> tuple[list[Project], int]:
+        """Art 25: one page of the projects the public sees (never a classified one)."""
+        return self._page([Project.classified.is_(False)], offset, limit)
+
+    def _page(self, conditions: list, offset: int, limit: int) -> tuple[list[Project], int]:
+        items = self.session.scalars(select(Project).where(*conditions).order_by(*_order()).offset(offset).limit(limit))
+        total = self.session.scalar(select(func.count()).select_from(Project).where(*conditions))
+        return list(items), total or 0
 
     def locked_projects(self, year: int, plan_type: str) -> list[Project]:
-        return list(self.session.scalars(_projects_query(year, None, None, plan_type).with_for_update()))
+        query = select(Project).where(Project.plan_year == year, Project.plan_type == plan_type).order_by(*_order())
+        return list(self.session.scalars(query.with_for_update()))
 
     def add_project(self, project: Project) -> None:
         self.session.add(project)
@@ -77,6 +101,12 @@ class SqlRepository:
         )
         return list(self.session.scalars(query))
 
+    def on_timeline(self, event_id: str, project_id: str) -> bool:
+        query = select(TimelineEntry.seq).where(
+            TimelineEntry.event_id == event_id, TimelineEntry.project_id == project_id
+        )
+        return self.session.execute(query).first() is not None
+
     def add_timeline_entry(self, entry: TimelineEntry) -> None:
         self.session.add(entry)
 
@@ -88,14 +118,17 @@ class SqlRepository:
         self.session.merge(exception)
 
 
-def _projects_query(year: int | None, status: str | None, unit: str | None, plan_type: str | None) -> Select:
-    query = select(Project).order_by(Project.plan_year, Project.declared_at, Project.project_id)
-    if year is not None:
-        query = query.where(Project.plan_year == year)
-    if status is not None:
-        query = query.where(Project.status == status)
-    if unit is not None:
-        query = query.where(Project.unit == unit)
-    if plan_type is not None:
-        query = query.where(Project.plan_type == plan_type)
-    return query
+def _in_scope(scope: Scope):
+    """``planning.domain.declaration.in_scope`` as a condition (Art 4, 25)."""
+    if scope.unit is not None:
+        return Project.unit == scope.unit
+    if scope.all_classified:
+        return true()
+    if scope.unified_classified:
+        return or_(Project.classified.is_(False), Project.construction_mode == "unified")
+    return Project.classified.is_(False)
+
+
+def _filtered(filters: ProjectFilters) -> list:
+    wanted = [(Project.plan_year, filters.year), (Project.status, filters.status), (Project.unit, filters.unit)]
+    return [column == value for column, value in wanted if value is not None]

@@ -3,9 +3,8 @@
 from marshmallow import EXCLUDE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
-from nxshared.core.caller import UNIT_ORG
-from nxshared.validation import MoneyField
-from planning.domain.declaration import EXEMPTIONS, INFRASTRUCTURE
+from nxshared.validation import BoundedList, Code, MoneyField, Name, OrgCode, Text, Year
+from planning.domain.declaration import EXEMPTIONS, INFRASTRUCTURE, ProjectStatus
 
 CATEGORIES = (
     "infrastructure",
@@ -18,40 +17,65 @@ CATEGORIES = (
     "other",
 )
 INVESTMENT_MODES = ("government", "joint", "purchased_service", "maintenance_obligation", "enterprise")
-REQUIRED_TEXT = {"validate": validate.Length(min=1), "required": True}
+ANNUAL_INVESTMENTS_MAX = 20
+INVESTMENT_SPAN_YEARS = 10
+PLAN_IDS_MAX = 500
+PAGE_SIZE_MAX = 200
+PAGE_MAX = 1_000_000
+
+
+def _positive(data, name, message):
+    if data.get(name) is not None and data[name] <= 0:
+        raise MarshmallowError({name: [message]})
 
 
 class AnnualInvestment(Schema):
-    year = fields.Integer(required=True, strict=True, validate=validate.Range(2000, 2100))
+    year = Year(required=True)
     amount = MoneyField(required=True)
 
 
 class ProjectDeclaration(Schema):
-    name = fields.String(**REQUIRED_TEXT)
-    unit = fields.String(required=True, validate=validate.Regexp(UNIT_ORG, error="须为 unit:<代码>"))
+    """A declaration (Art 6, 8, 9). Every text is bounded as its column is and required text may
+    not be blank. **Decision (Art 8):** the annual investment plan names at most
+    ``ANNUAL_INVESTMENTS_MAX`` years, each within the plan year and the ten years after it
+    (``[plan_year, plan_year + 10]``): money planned before the project is in a plan, or beyond a
+    decade, is no plan."""
+
+    name = Name(required=True)
+    unit = OrgCode(units_only=True, required=True)
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
     construction_mode = fields.String(required=True, validate=validate.OneOf(("unified", "self_built")))
     investment_mode = fields.String(required=True, validate=validate.OneOf(INVESTMENT_MODES))
-    plan_year = fields.Integer(required=True, strict=True, validate=validate.Range(2000, 2100))
+    plan_year = Year(required=True)
     plan_type = fields.String(required=True, validate=validate.OneOf(("annual", "supplementary")))
-    higher_level_requirement = fields.String(load_default=None, allow_none=True)
-    basis = fields.String(**REQUIRED_TEXT)
-    summary = fields.String(**REQUIRED_TEXT)
+    higher_level_requirement = Text(load_default=None, allow_none=True)
+    basis = Text(required=True)
+    summary = Text(required=True)
     estimated_investment = MoneyField(required=True)
-    funding_source = fields.String(**REQUIRED_TEXT)
-    annual_investments = fields.List(fields.Nested(AnnualInvestment), required=True, validate=validate.Length(min=1))
+    funding_source = Name(required=True)
+    annual_investments = BoundedList(fields.Nested(AnnualInvestment), ANNUAL_INVESTMENTS_MAX, 1, required=True)
     classified = fields.Boolean(load_default=False)
     hosted_on_big_data_center = fields.Boolean(load_default=True)
-    standalone_infrastructure = fields.List(fields.String(validate=validate.OneOf(INFRASTRUCTURE)), load_default=list)
+    standalone_infrastructure = BoundedList(
+        fields.String(validate=validate.OneOf(INFRASTRUCTURE)), len(INFRASTRUCTURE), load_default=list
+    )
     infrastructure_exemption = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(EXEMPTIONS))
-    exemption_basis = fields.String(load_default=None, allow_none=True)
+    exemption_basis = Text(load_default=None, allow_none=True)
     requires_construction_plan = fields.Boolean(load_default=True)
     custom_software = fields.Boolean(load_default=False)
 
     @validates_schema
     def _positive_estimate(self, data, **kwargs):
-        if data.get("estimated_investment") is not None and data["estimated_investment"] <= 0:
-            raise MarshmallowError({"estimated_investment": ["投资概算须大于零"]})
+        _positive(data, "estimated_investment", "投资概算须大于零")
+
+    @validates_schema
+    def _investment_years_within_the_plan(self, data, **kwargs):
+        first = data.get("plan_year")
+        if first is None:
+            return
+        last = first + INVESTMENT_SPAN_YEARS
+        if any(not first <= item["year"] <= last for item in data.get("annual_investments") or []):
+            raise MarshmallowError({"annual_investments": [f"年度须在 {first} 至 {last} 年之间"]})
 
 
 def annual_investments_as_json(items):
@@ -87,6 +111,8 @@ class ProjectOut(Schema):
 
 
 class PlanOut(Schema):
+    """The annual plan as the caller may see it (``planning.usecases.PlanView``)."""
+
     year = fields.Integer()
     project_ids = fields.List(fields.String())
     total_investment = MoneyField()
@@ -95,26 +121,63 @@ class PlanOut(Schema):
 
 
 class ListQuery(Schema):
-    year = fields.Integer(load_default=None, allow_none=True, strict=True)
-    status = fields.String(load_default=None, allow_none=True)
-    unit = fields.String(load_default=None, allow_none=True)
-    page = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1))
-    page_size = fields.Integer(load_default=50, strict=True, validate=validate.Range(1, 500))
+    year = Year(load_default=None, allow_none=True)
+    status = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf([s.value for s in ProjectStatus])
+    )
+    unit = OrgCode(units_only=True, load_default=None, allow_none=True)
+    page = fields.Integer(load_default=1, strict=True, validate=validate.Range(1, PAGE_MAX))
+    page_size = fields.Integer(load_default=50, strict=True, validate=validate.Range(1, PAGE_SIZE_MAX))
+
+
+class PublicQuery(Schema):
+    """``/public/projects?page=&page_size=`` (query strings, hence not strict)."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(1, PAGE_MAX))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(1, PAGE_SIZE_MAX))
 
 
 class PlanIn(Schema):
-    year = fields.Integer(required=True, strict=True, validate=validate.Range(2000, 2100))
-    project_ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    """Art 9: a project named twice is refused (the total would count it twice), not collapsed."""
+
+    year = Year(required=True)
+    project_ids = BoundedList(Code(), PLAN_IDS_MAX, 1, required=True)
+
+    @validates_schema
+    def _each_project_once(self, data, **kwargs):
+        ids = data.get("project_ids") or []
+        if len(set(ids)) != len(ids):
+            raise MarshmallowError({"project_ids": ["项目重复"]})
+
+
+class YearIn(Schema):
+    year = Year(required=True)
+
+
+class ProjectIdIn(Schema):
+    project_id = Code(required=True)
+
+
+class ChangeIdIn(Schema):
+    change_id = Code(required=True)
 
 
 class Decision(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(("approve", "reject")))
-    opinion = fields.String(load_default="")
+    opinion = Text(load_default="")
 
 
 class ChangeIn(Schema):
-    description = fields.String(**REQUIRED_TEXT)
-    reason = fields.String(load_default="")
+    """Art 18: what changes and why; ``estimated_investment``: the new estimate, when the change
+    alters it."""
+
+    description = Text(required=True)
+    reason = Text(load_default="")
+    estimated_investment = MoneyField(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _positive_estimate(self, data, **kwargs):
+        _positive(data, "estimated_investment", "新的投资概算须大于零")
 
 
 class ChangeOut(Schema):
@@ -126,10 +189,11 @@ class ChangeOut(Schema):
     status = fields.String()
     opinion = fields.String(allow_none=True)
     decided_by = fields.String(allow_none=True)
+    estimated_investment = MoneyField(allow_none=True)
 
 
 class TextIn(Schema):
-    text = fields.String(**REQUIRED_TEXT)
+    text = Text(required=True)
 
 
 class TimelineEntryOut(Schema):

@@ -5,6 +5,7 @@ from nameko.web.handlers import http
 
 from nxshared.catalog import REGISTRY
 from nxshared.core.caller import ANY_ORG, ANY_UNIT
+from nxshared.core.errors import ValidationError
 from nxshared.entrypoints import rpc, subscribe
 from nxshared.gauges import BusinessGauges
 from nxshared.service import ServiceBase, json_response
@@ -17,7 +18,10 @@ from planning.models import metadata  # noqa: F401  (maps the domain classes)
 from planning.repository import SqlRepository
 
 BUREAUS_REPORTING_CHANGES = ["smart_office", "data_center", "audit"]
-# the services of CONTRACT §Events: the timeline keeps every event each of them emits
+# the services of CONTRACT §Events: the timeline keeps every event each of them emits. Planning puts
+# its own on the timeline in the transaction that decides them; it stays bound to them only because
+# the relay publishes with mandatory=True and keeps an event nobody is bound to unsent, holding back
+# its project's later events (project.declared has no other consumer): they are dropped unapplied.
 TIMELINE_SOURCES = ("planning", "review", "approval", "finance", "security", "audit")
 
 
@@ -49,6 +53,7 @@ class PlanningService(ServiceBase):
 
     @rpc(allow=[ANY_ORG])
     def get_project(self, project_id):
+        project_id = load(s.ProjectIdIn(), {"project_id": project_id})["project_id"]
         with self.db.reading() as session:
             found = usecases.get_project(SqlRepository(session), project_id, self.auth.caller, self.rules)
         return s.ProjectOut().dump(found)
@@ -73,20 +78,23 @@ class PlanningService(ServiceBase):
 
     @rpc(allow=["finance", "drc"])
     def concur_annual_plan(self, year):
+        year = load(s.YearIn(), {"year": year})["year"]
         with self.db.transaction(SqlRepository) as uow:
-            plan = usecases.concur_annual_plan(uow, year, self.auth.caller)
+            plan = usecases.concur_annual_plan(uow, year, self.auth.caller, self.rules)
         return s.PlanOut().dump(plan)
 
     @rpc(allow=["county_gov"])
     def approve_annual_plan(self, year):
+        year = load(s.YearIn(), {"year": year})["year"]
         with self.db.transaction(SqlRepository) as uow:
-            plan = usecases.approve_annual_plan(uow, year, self.auth.caller)
+            plan = usecases.approve_annual_plan(uow, year, self.auth.caller, self.rules)
         return s.PlanOut().dump(plan)
 
     # --- supplementary plan (Art 9) -----------------------------------------------------------
 
     @rpc(allow=["smart_office"])
     def review_supplementary(self, project_id, decision, opinion):
+        project_id = load(s.ProjectIdIn(), {"project_id": project_id})["project_id"]
         decided = load(s.Decision(), {"decision": decision, "opinion": opinion})
         with self.db.transaction(SqlRepository) as uow:
             project = usecases.review_supplementary(
@@ -96,6 +104,7 @@ class PlanningService(ServiceBase):
 
     @rpc(allow=["county_gov"])
     def approve_supplementary(self, project_id):
+        project_id = load(s.ProjectIdIn(), {"project_id": project_id})["project_id"]
         with self.db.transaction(SqlRepository) as uow:
             project = usecases.approve_supplementary(uow, project_id, self.auth.caller, self.rules)
         return s.ProjectOut().dump(project)
@@ -104,15 +113,15 @@ class PlanningService(ServiceBase):
 
     @rpc(allow=[ANY_UNIT, "data_center"])
     def request_change(self, project_id, change):
+        project_id = load(s.ProjectIdIn(), {"project_id": project_id})["project_id"]
         wanted = load(s.ChangeIn(), change)
         with self.db.transaction(SqlRepository) as uow:
-            created = usecases.request_change(
-                uow, project_id, wanted["description"], wanted["reason"], self.auth.caller, self.rules
-            )
+            created = usecases.request_change(uow, project_id, wanted, self.auth.caller, self.rules)
         return {"change_id": created.change_id, **s.ChangeOut().dump(created)}
 
     @rpc(allow=["smart_office"])
     def review_change(self, change_id, decision, opinion):
+        change_id = load(s.ChangeIdIn(), {"change_id": change_id})["change_id"]
         decided = load(s.Decision(), {"decision": decision, "opinion": opinion})
         with self.db.transaction(SqlRepository) as uow:
             change = usecases.review_change(uow, change_id, decided["decision"], decided["opinion"], self.auth.caller)
@@ -120,6 +129,7 @@ class PlanningService(ServiceBase):
 
     @rpc(allow=BUREAUS_REPORTING_CHANGES)
     def report_unauthorized_change(self, project_id, description):
+        project_id = load(s.ProjectIdIn(), {"project_id": project_id})["project_id"]
         text = load(s.TextIn(), {"text": description})["text"]
         with self.db.transaction(SqlRepository) as uow:
             report = usecases.report_unauthorized_change(uow, project_id, text, self.auth.caller, self.rules)
@@ -127,6 +137,7 @@ class PlanningService(ServiceBase):
 
     @rpc(allow=["smart_office"])
     def resolve_unauthorized_change(self, project_id, opinion):
+        project_id = load(s.ProjectIdIn(), {"project_id": project_id})["project_id"]
         text = load(s.TextIn(), {"text": opinion})["text"]
         with self.db.transaction(SqlRepository) as uow:
             reports = usecases.resolve_unauthorized_change(uow, project_id, text, self.auth.caller, self.rules)
@@ -142,6 +153,7 @@ class PlanningService(ServiceBase):
 
     @rpc(allow=[ANY_ORG])
     def get_timeline(self, project_id):
+        project_id = load(s.ProjectIdIn(), {"project_id": project_id})["project_id"]
         with self.db.reading() as session:
             found = usecases.get_timeline(SqlRepository(session), project_id, self.auth.caller, self.rules)
         return {
@@ -152,8 +164,14 @@ class PlanningService(ServiceBase):
 
     @subscribe(sources=TIMELINE_SOURCES)
     def record_timeline(self, payload):
-        """Every event of every service of the contract, known type or not (a newer peer's)."""
+        """Every event of every other service of the contract, known type or not (a newer peer's).
+        Planning's own are on the timeline already: one read finds them there and they are dropped
+        (only one in flight from before that change is recorded)."""
         evt = REGISTRY.decode(payload, unknown_types=True)
+        if evt.source == self.name:
+            with self.db.reading() as session:
+                if usecases.on_timeline_already(SqlRepository(session), evt):
+                    return
         with self.db.transaction(SqlRepository) as uow:
             usecases.record_timeline(uow, evt)
 
@@ -169,8 +187,13 @@ class PlanningService(ServiceBase):
 
     @http("GET", "/public/projects")
     def public_projects(self, request):
+        """Art 25, one page at a time: ``?page=&page_size=`` (at most 200), ``total`` in the body."""
+        try:
+            paging = load(s.PublicQuery(), dict(request.args.items()))
+        except ValidationError as exc:
+            return json_response({"error": exc.code, "message": exc.message}, 400)
         with self.db.reading() as session:
-            return json_response(public.project_list(SqlRepository(session)))
+            return json_response(public.project_list(SqlRepository(session), **paging))
 
     @http("GET", "/public/projects/<string:project_id>")
     def public_project(self, request, project_id):

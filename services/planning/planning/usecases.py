@@ -8,19 +8,27 @@ Shape: ``use_case(uow, <the request's values>, caller, [today, now,] rules) -> r
 """
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol, TypeAlias
 
 from nxshared.core.caller import Caller
 from nxshared.core.errors import NotFound
-from nxshared.core.events import Event
+from nxshared.core.events import DomainEvent, Event
 from nxshared.core.uow import UnitOfWork
 from planning.domain import changes, declaration, plans, timeline
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
-from planning.domain.declaration import PlanningRules, PlanType, Project
+from planning.domain.declaration import PlanningRules, PlanType, Project, Scope
 from planning.domain.plans import AnnualPlan
 from planning.domain.timeline import IpException, TimelineEntry
+
+
+@dataclass(frozen=True)
+class ProjectFilters:
+    year: int | None = None
+    status: str | None = None
+    unit: str | None = None
 
 
 class PlanningRepository(Protocol):
@@ -28,9 +36,10 @@ class PlanningRepository(Protocol):
 
     def project(self, project_id: str) -> Project | None: ...
     def locked_project(self, project_id: str) -> Project | None: ...
-    def projects(
-        self, year: int | None = None, status: str | None = None, unit: str | None = None, plan_type: str | None = None
-    ) -> list[Project]: ...
+    def projects_by_ids(self, project_ids: list[str]) -> list[Project]: ...
+    def page_of_projects(
+        self, scope: Scope, filters: ProjectFilters, offset: int, limit: int
+    ) -> tuple[list[Project], int]: ...
     def locked_projects(self, year: int, plan_type: str) -> list[Project]: ...
     def add_project(self, project: Project) -> None: ...
     def locked_plan(self, year: int) -> AnnualPlan | None: ...
@@ -40,6 +49,7 @@ class PlanningRepository(Protocol):
     def locked_open_unauthorized_changes(self, project_id: str) -> list[UnauthorizedChange]: ...
     def add_unauthorized_change(self, report: UnauthorizedChange) -> None: ...
     def timeline(self, project_id: str) -> list[TimelineEntry]: ...
+    def on_timeline(self, event_id: str, project_id: str) -> bool: ...
     def add_timeline_entry(self, entry: TimelineEntry) -> None: ...
     def ip_exceptions(self) -> list[IpException]: ...
     def save_ip_exception(self, exception: IpException) -> None: ...
@@ -48,15 +58,30 @@ class PlanningRepository(Protocol):
 Uow: TypeAlias = UnitOfWork[PlanningRepository]
 
 
+def _decided(uow: Uow, events: list[DomainEvent], projects: Iterable[Project] = (), plan_ids: Iterable[str] = ()):
+    """Emits what a decision caused and puts each event on the timeline of the projects it is
+    about, in the same transaction; ``projects`` (the ones decided about) keep their stage."""
+    by_id = {p.project_id: p for p in projects}
+    named = list(plan_ids)
+    for evt in uow.emit(*events):
+        for entry in timeline.own_entries(evt, named):
+            uow.repo.add_timeline_entry(entry)
+            if entry.project_id in by_id:
+                timeline.advance(by_id[entry.project_id], entry)
+
+
 # --- declarations (Art 6, 8, 9, 25) --------------------------------------------------------------
 
 
 def declare_project(
     uow: Uow, fields_: Mapping[str, Any], caller: Caller, today: dt.date, now: dt.datetime, rules: PlanningRules
 ) -> Project:
-    project, events = declaration.declare(fields_, caller, today, rules, now)
+    """The year's plan is read locked: a declaration and the plan's approval do not cross."""
+    plan = uow.repo.locked_plan(fields_["plan_year"]) if fields_.get("plan_type") == PlanType.ANNUAL.value else None
+    approved = plan is not None and plan.status == plans.PlanStatus.APPROVED.value
+    project, events = declaration.declare(fields_, caller, today, rules, now, plan_approved=approved)
     uow.repo.add_project(project)
-    uow.emit(*events)
+    _decided(uow, events, [project])
     return project
 
 
@@ -80,40 +105,57 @@ def list_projects(
     page: int = 1,
     page_size: int = 50,
 ) -> Page:
-    """The projects ``caller`` may see (Art 25), filtered, one page of them and how many there are."""
-    visible = [p for p in repo.projects(year, status, unit) if declaration.can_see(caller, p, rules)]
-    start = (page - 1) * page_size
-    return Page(visible[start : start + page_size], len(visible))
+    """The projects ``caller`` may see (Art 25), filtered, one page of them and how many there are:
+    the repository selects, orders, counts and pages in its query."""
+    scope = declaration.scope_of(caller, rules)
+    items, total = repo.page_of_projects(scope, ProjectFilters(year, status, unit), (page - 1) * page_size, page_size)
+    return Page(items, total)
 
 
 # --- annual plan (Art 9) -------------------------------------------------------------------------
 
 
-def compile_annual_plan(
-    uow: Uow, year: int, project_ids: list[str], caller: Caller, rules: PlanningRules
-) -> AnnualPlan:
+@dataclass(frozen=True)
+class PlanView:
+    """An annual plan as one caller may see it: classified projects only to those who may see
+    them (Art 25); the total stays the plan's true total."""
+
+    year: int
+    project_ids: list[str]
+    total_investment: Decimal
+    status: str
+    concurred_by: list[str]
+
+
+def _view(repo: PlanningRepository, plan: AnnualPlan, caller: Caller, rules: PlanningRules) -> PlanView:
+    seen = {p.project_id for p in repo.projects_by_ids(plan.project_ids) if declaration.can_see(caller, p, rules)}
+    visible = [pid for pid in plan.project_ids if pid in seen]
+    return PlanView(plan.year, visible, plan.total_investment, plan.status, list(plan.concurred_by))
+
+
+def compile_annual_plan(uow: Uow, year: int, project_ids: list[str], caller: Caller, rules: PlanningRules) -> PlanView:
     chosen = [declaration.check_visible(caller, uow.repo.project(pid), rules) for pid in project_ids]
     existing = uow.repo.locked_plan(year)
     plan, events = plans.compile_plan(year, chosen, existing, caller)
     if existing is None:
         uow.repo.add_plan(plan)
-    uow.emit(*events)
-    return plan
+    _decided(uow, events, plan_ids=plan.project_ids)
+    return _view(uow.repo, plan, caller, rules)
 
 
-def concur_annual_plan(uow: Uow, year: int, caller: Caller) -> AnnualPlan:
+def concur_annual_plan(uow: Uow, year: int, caller: Caller, rules: PlanningRules) -> PlanView:
     """Locked: finance and DRC concurring at the same moment are both counted."""
     plan, events = plans.concur_plan(_existing_plan(uow, year), caller)
-    uow.emit(*events)
-    return plan
+    _decided(uow, events, plan_ids=plan.project_ids)
+    return _view(uow.repo, plan, caller, rules)
 
 
-def approve_annual_plan(uow: Uow, year: int, caller: Caller) -> AnnualPlan:
+def approve_annual_plan(uow: Uow, year: int, caller: Caller, rules: PlanningRules) -> PlanView:
     existing = uow.repo.locked_plan(year)
     declared = uow.repo.locked_projects(year, PlanType.ANNUAL.value)
     plan, events = plans.approve_plan(existing, declared, caller)
-    uow.emit(*events)
-    return plan
+    _decided(uow, events, declared, plan_ids=plan.project_ids)
+    return _view(uow.repo, plan, caller, rules)
 
 
 def _existing_plan(uow: Uow, year: int) -> AnnualPlan:
@@ -131,14 +173,14 @@ def review_supplementary(
 ) -> Project:
     project = declaration.check_visible(caller, uow.repo.locked_project(project_id), rules)
     project, events = plans.review_supplementary(project, decision, opinion, caller)
-    uow.emit(*events)
+    _decided(uow, events, [project])
     return project
 
 
 def approve_supplementary(uow: Uow, project_id: str, caller: Caller, rules: PlanningRules) -> Project:
     project = declaration.check_visible(caller, uow.repo.locked_project(project_id), rules)
     project, events = plans.approve_supplementary(project, caller)
-    uow.emit(*events)
+    _decided(uow, events, [project])
     return project
 
 
@@ -146,22 +188,29 @@ def approve_supplementary(uow: Uow, project_id: str, caller: Caller, rules: Plan
 
 
 def request_change(
-    uow: Uow, project_id: str, description: str, reason: str, caller: Caller, rules: PlanningRules
+    uow: Uow, project_id: str, change: Mapping[str, Any], caller: Caller, rules: PlanningRules
 ) -> ChangeRequest:
+    """``change``: ``description``, ``reason`` and optionally a new ``estimated_investment``. A
+    project the caller may not see is not found before anyone asks who owns it."""
     project = declaration.check_visible(caller, uow.repo.project(project_id), rules)
     declaration.check_owner(caller, project)
-    change, events = changes.request_change(project, caller, description, reason)
-    uow.repo.add_change(change)
-    uow.emit(*events)
-    return change
+    requested, events = changes.request_change(
+        project, caller, change["description"], change.get("reason", ""), change.get("estimated_investment")
+    )
+    uow.repo.add_change(requested)
+    _decided(uow, events, [project])
+    return requested
 
 
 def review_change(uow: Uow, change_id: str, decision: str, opinion: str, caller: Caller) -> ChangeRequest:
     found = uow.repo.locked_change(change_id)
     if found is None:
         raise NotFound("CHANGE_NOT_FOUND", "变更申请不存在")
-    change, events = changes.decide_change(found, decision, opinion, caller)
-    uow.emit(*events)
+    project = uow.repo.locked_project(found.project_id)
+    if project is None:
+        raise NotFound("PROJECT_NOT_FOUND", "项目不存在或无权查看")
+    change, events = changes.decide_change(found, project, decision, opinion, caller)
+    _decided(uow, events, [project])
     return change
 
 
@@ -171,7 +220,7 @@ def report_unauthorized_change(
     project = declaration.check_visible(caller, uow.repo.project(project_id), rules)
     report, events = changes.report_unauthorized_change(project, description, caller)
     uow.repo.add_unauthorized_change(report)
-    uow.emit(*events)
+    _decided(uow, events, [project])
     return report
 
 
@@ -181,7 +230,7 @@ def resolve_unauthorized_change(
     project = declaration.check_visible(caller, uow.repo.project(project_id), rules)
     open_reports = uow.repo.locked_open_unauthorized_changes(project_id)
     reports, events = changes.resolve_unauthorized_changes(project, open_reports, opinion, caller)
-    uow.emit(*events)
+    _decided(uow, events, [project])
     return reports
 
 
@@ -208,12 +257,24 @@ def get_timeline(repo: PlanningRepository, project_id: str, caller: Caller, rule
 
 
 def record_timeline(uow: Uow, evt: Event) -> TimelineEntry | None:
-    """Any event of the contract about a project, once (a redelivered one changes nothing)."""
+    """Another service's event about a project, once (a redelivered one changes nothing); the
+    project keeps the stage, approval and contract its timeline now says. Planning's own events
+    are on the timeline already (``_decided``): should one still arrive, it changes nothing."""
     entry = timeline.entry_of(evt)
-    if entry is None or not uow.first_time(evt):
+    if entry is None or not uow.first_time(evt) or uow.repo.on_timeline(entry.event_id, entry.project_id):
         return None
+    project = uow.repo.locked_project(entry.project_id) if timeline.discloses(entry) else None
     uow.repo.add_timeline_entry(entry)
+    if project is not None:
+        timeline.disclose(project, uow.repo.timeline(project.project_id))
     return entry
+
+
+def on_timeline_already(repo: PlanningRepository, evt: Event) -> bool:
+    """Whether ``evt`` (one of planning's own, back from the broker) has nothing left to record: it
+    is about no project (a plan's) or its project's timeline has it."""
+    entry = timeline.entry_of(evt)
+    return entry is None or repo.on_timeline(entry.event_id, entry.project_id)
 
 
 def register_ip_exception(uow: Uow, evt: Event, data: Mapping[str, Any]) -> IpException | None:

@@ -1,9 +1,14 @@
 """An in-memory stand-in for ``planning.repository.SqlRepository``, for the use-case tests."""
 
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
-from planning.domain.declaration import Project
+from planning.domain.declaration import Project, Scope, in_scope
 from planning.domain.plans import AnnualPlan
 from planning.domain.timeline import IpException, TimelineEntry
+from planning.usecases import ProjectFilters
+
+
+def _order(p: Project):
+    return (p.plan_year, p.declared_at, p.project_id)
 
 
 class FakeRepository:
@@ -20,19 +25,26 @@ class FakeRepository:
 
     locked_project = project
 
-    def projects(
-        self, year: int | None = None, status: str | None = None, unit: str | None = None, plan_type: str | None = None
-    ) -> list[Project]:
-        wanted = {"plan_year": year, "status": status, "unit": unit, "plan_type": plan_type}
-        found = [
-            p
-            for p in self.projects_by_id.values()
-            if all(value is None or getattr(p, key) == value for key, value in wanted.items())
-        ]
-        return sorted(found, key=lambda p: (p.plan_year, p.declared_at, p.project_id))
+    def projects_by_ids(self, project_ids: list[str]) -> list[Project]:
+        return [self.projects_by_id[pid] for pid in project_ids if pid in self.projects_by_id]
+
+    def page_of_projects(
+        self, scope: Scope, filters: ProjectFilters, offset: int, limit: int
+    ) -> tuple[list[Project], int]:
+        wanted = {"plan_year": filters.year, "status": filters.status, "unit": filters.unit}
+        found = sorted(
+            (
+                p
+                for p in self.projects_by_id.values()
+                if in_scope(scope, p) and all(v is None or getattr(p, k) == v for k, v in wanted.items())
+            ),
+            key=_order,
+        )
+        return found[offset : offset + limit], len(found)
 
     def locked_projects(self, year: int, plan_type: str) -> list[Project]:
-        return self.projects(year=year, plan_type=plan_type)
+        found = [p for p in self.projects_by_id.values() if (p.plan_year, p.plan_type) == (year, plan_type)]
+        return sorted(found, key=_order)
 
     def add_project(self, project: Project) -> None:
         self.projects_by_id[project.project_id] = project
@@ -58,6 +70,9 @@ class FakeRepository:
     def timeline(self, project_id: str) -> list[TimelineEntry]:
         mine = [e for e in self.entries if e.project_id == project_id]
         return sorted(mine, key=lambda e: (e.occurred_at, e.seq or 0))
+
+    def on_timeline(self, event_id: str, project_id: str) -> bool:
+        return any((e.event_id, e.project_id) == (event_id, project_id) for e in self.entries)
 
     def add_timeline_entry(self, entry: TimelineEntry) -> None:
         entry.seq = len(self.entries) + 1

@@ -187,7 +187,7 @@ def test_a_unit_declares_only_its_own_projects():
 
 
 def test_data_center_declares_unified_projects_only():
-    assert declare(caller=Caller("dc", "data_center"), construction_mode="unified").declared_by == "data_center"
+    assert declare(caller=Caller("dc", "data_center"), construction_mode="unified").declared_by == "dc@data_center"
     with pytest.raises(Forbidden):
         declare(caller=Caller("dc", "data_center"))
 
@@ -225,7 +225,7 @@ def test_classified_projects_only_to_the_orgs_that_need_them():
 
 def compiled(*projects):
     plan, events = plans.compile_plan(2027, list(projects), None, OFFICE)
-    assert events == []
+    assert types(events) == ["plan.compiled"]
     return plan
 
 
@@ -248,13 +248,14 @@ def test_county_approves_only_after_finance_and_drc_concur():
         plans.approve_plan(plan, [chosen, other], COUNTY)
     assert err.value.code == "PLAN_NOT_CONCURRED"
     _, concurred = plans.concur_plan(plan, DRC)
-    assert (plan.status, concurred) == ("concurred", [])
+    assert (plan.status, types(concurred)) == ("concurred", ["plan.concurred"])
     _, events = plans.approve_plan(plan, [chosen, other], COUNTY)
     assert [(e.event_type, e.project_id) for e in events] == [
+        ("plan.approved", None),
         ("project.planned", chosen.project_id),
         ("project.not_planned", other.project_id),
     ]
-    assert events[1].data() == {"plan_year": 2027, "reason": "未列入县人民政府审定的年度建设计划"}
+    assert events[2].data() == {"plan_year": 2027, "reason": "未列入县人民政府审定的年度建设计划"}
     assert (chosen.status, other.status, plan.status) == ("planned", "not_planned", "approved")
 
 
@@ -297,14 +298,14 @@ def test_changes_only_for_planned_projects_and_decided_once():
     project.status = "planned"
     change, requested = changes.request_change(project, EDU, "增加模块", "业务需要")
     assert requested == []
-    _, decided = changes.decide_change(change, "approve", "同意", OFFICE)
+    _, decided = changes.decide_change(change, project, "approve", "同意", OFFICE)
     assert change.status == "approved"
     assert types(decided) == ["change.approved"]
     assert decided[0].data() == {"change_id": change.change_id, "opinion": "同意", "estimated_investment": None}
     other, _ = changes.request_change(project, EDU, "删减模块", "业务需要")
-    assert types(changes.decide_change(other, "reject", "不同意", OFFICE)[1]) == ["change.rejected"]
+    assert types(changes.decide_change(other, project, "reject", "不同意", OFFICE)[1]) == ["change.rejected"]
     with pytest.raises(Conflict):
-        changes.decide_change(change, "reject", "", OFFICE)
+        changes.decide_change(change, project, "reject", "", OFFICE)
 
 
 def test_unauthorized_change_is_resolved_once():
@@ -347,3 +348,175 @@ def test_recompiling_restarts_the_concurrence():
     again, _ = plans.compile_plan(2027, [first, second], plan, OFFICE)
     assert again is plan
     assert plan.project_ids == [first.project_id, second.project_id] and plan.concurred_by == []
+
+
+# --- Art 8: the plan year a window declares, across the year end ---
+
+WRAPPING = ((12, 20), (1, 5))
+
+
+@pytest.mark.parametrize(
+    ("today", "year"),
+    [
+        (dt.date(2026, 12, 19), None),
+        (dt.date(2026, 12, 20), 2027),
+        (dt.date(2026, 12, 25), 2027),
+        (dt.date(2026, 12, 31), 2027),
+        (dt.date(2027, 1, 1), 2027),
+        (dt.date(2027, 1, 3), 2027),
+        (dt.date(2027, 1, 5), 2027),
+        (dt.date(2027, 1, 6), None),
+        (dt.date(2027, 6, 1), None),
+    ],
+)
+def test_a_window_across_the_year_end_declares_the_year_it_opened_for(today, year):
+    assert declaration.declared_plan_year(today, *WRAPPING) == year
+
+
+@pytest.mark.parametrize(
+    ("today", "year"),
+    [
+        (dt.date(2026, 12, 10), None),
+        (dt.date(2026, 12, 11), 2027),
+        (dt.date(2026, 12, 20), 2027),
+        (dt.date(2027, 1, 3), None),
+    ],
+)
+def test_a_window_within_the_year_declares_the_next_year(today, year):
+    assert declaration.declared_plan_year(today, (12, 11), (12, 20)) == year
+
+
+def test_on_the_january_days_of_a_wrapping_window_this_year_is_declared():
+    wrapping = declaration.PlanningRules.from_settings("12-20..01-05", ())
+    project, _ = declaration.declare(fields(plan_year=2027), EDU, dt.date(2027, 1, 3), wrapping, NOW)
+    assert project.plan_year == 2027
+    with pytest.raises(RuleViolation) as err:
+        declaration.declare(
+            fields(plan_year=2028, annual_investments=[{"year": 2028, "amount": "2500000.00"}]),
+            EDU,
+            dt.date(2027, 1, 3),
+            wrapping,
+            NOW,
+        )
+    assert err.value.code == "OUTSIDE_DECLARATION_WINDOW"
+
+
+# --- Art 8, 9: no annual declaration into an approved plan ---
+
+
+def test_an_annual_declaration_for_a_year_whose_plan_is_approved_is_refused():
+    with pytest.raises(RuleViolation) as err:
+        declaration.declare(fields(), EDU, IN_WINDOW, RULES, NOW, plan_approved=True)
+    assert (err.value.code, err.value.article) == ("ANNUAL_PLAN_CLOSED", "Art 9")
+    assert "增补计划" in err.value.message
+    supplementary = fields(
+        plan_type="supplementary",
+        plan_year=2026,
+        higher_level_requirement="省厅通知",
+        annual_investments=[{"year": 2026, "amount": "2500000.00"}],
+    )
+    project, _ = declaration.declare(supplementary, EDU, IN_WINDOW, RULES, NOW, plan_approved=True)
+    assert project.status == "declared"
+
+
+# --- Art 9: a project is compiled into a plan once ---
+
+
+def test_a_project_named_twice_is_refused_not_counted_twice():
+    project = declare()
+    with pytest.raises(ValidationError) as err:
+        plans.compile_plan(2027, [project, project], None, OFFICE)
+    assert "project_ids" in err.value.message
+
+
+# --- Art 27: the plan's records name the person ---
+
+
+def test_compiling_concurring_and_approving_record_who_did_it():
+    project = declare()
+    plan, (compiled_event,) = plans.compile_plan(2027, [project], None, Caller("wang", "smart_office"))
+    assert compiled_event.data() == {
+        "year": 2027,
+        "project_ids": [project.project_id],
+        "total_investment": "2500000.00",
+    }
+    assert (compiled_event.project_id, compiled_event.actor, plan.compiled_by) == (
+        None,
+        "wang@smart_office",
+        "wang@smart_office",
+    )
+    _, (concurred,) = plans.concur_plan(plan, Caller("zhao", "finance"))
+    assert concurred.data() == {"year": 2027, "org": "finance", "concurred_by": ["finance"]}
+    plans.concur_plan(plan, Caller("qian", "drc"))
+    assert (plan.concurred_by, plan.concurrences) == (["finance", "drc"], ["zhao@finance", "qian@drc"])
+    _, events = plans.approve_plan(plan, [project], Caller("sun", "county_gov"))
+    assert events[0].data() == {"year": 2027, "project_ids": [project.project_id]}
+    assert plan.approved_by == "sun@county_gov"
+
+
+# --- Art 18: a change may bring a new estimate ---
+
+
+def test_an_approved_change_with_a_new_estimate_sets_the_project_s_estimate():
+    project = declare()
+    project.status = "planned"
+    change, _ = changes.request_change(project, EDU, "扩容", "业务需要", Decimal("3000000.00"))
+    assert change.requested_by == "li@unit:edu"
+    _, (approved,) = changes.decide_change(change, project, "approve", "同意", Caller("wang", "smart_office"))
+    assert project.estimated_investment == Decimal("3000000.00")
+    assert approved.data()["estimated_investment"] == "3000000.00"
+    assert change.decided_by == "wang@smart_office"
+    rejected_change, _ = changes.request_change(project, EDU, "再扩容", "", Decimal("9000000.00"))
+    _, (rejected,) = changes.decide_change(rejected_change, project, "reject", "不同意", OFFICE)
+    assert project.estimated_investment == Decimal("3000000.00")
+    assert rejected.data()["estimated_investment"] is None
+
+
+# --- Art 25: a scope says can_see as data ---
+
+
+@pytest.mark.parametrize("org", ["unit:edu", "unit:health", "smart_office", "audit", "data_center", "drc"])
+def test_a_scope_sees_what_can_see_sees(org):
+    caller = Caller("x", org)
+    projects = [
+        declare(),
+        declare(classified=True),
+        declare(caller=Caller("dc", "data_center"), construction_mode="unified", classified=True),
+        declare(caller=Caller("h", "unit:health"), unit="unit:health"),
+    ]
+    scope = declaration.scope_of(caller, RULES)
+    assert [declaration.in_scope(scope, p) for p in projects] == [
+        declaration.can_see(caller, p, RULES) for p in projects
+    ]
+
+
+# --- Art 25: what the public sees is kept with the project ---
+
+
+def test_the_disclosure_follows_the_timeline():
+    project = declare()
+    entries = [
+        entry("project.declared"),
+        entry("project.planned"),
+        entry("approval.granted", approval_no="南发改〔2027〕1号", opinion="同意"),
+        entry("contract.registered", contract_no="HT-1", vendor="某公司", amount="100.00", signed_at="x"),
+    ]
+    timeline.disclose(project, entries)
+    assert (project.stage, project.approval, project.contract) == (
+        "contracted",
+        {"approval_no": "南发改〔2027〕1号"},
+        {"contract_no": "HT-1", "vendor": "某公司", "amount": "100.00"},
+    )
+    timeline.advance(project, entry("plan.concurred"))
+    assert project.stage == "contracted"
+
+
+def test_a_plan_event_goes_on_the_timeline_of_each_project_without_the_plan_s_list():
+    from nxshared.core.events import Event
+
+    evt = Event("e1", "plan.approved", 1, "t", "planning", None, "a@county_gov", {"year": 2027, "project_ids": ["a"]})
+    entries = timeline.own_entries(evt, ["a", "b", "a"])
+    assert [(e.project_id, e.event_id, e.data) for e in entries] == [
+        ("a", "e1", {"year": 2027}),
+        ("b", "e1", {"year": 2027}),
+    ]

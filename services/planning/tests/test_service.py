@@ -1,18 +1,20 @@
 """Planning's service tests: the real container on a real broker (per-test vhost) and database."""
 
+import datetime as dt
 import time
 from contextlib import contextmanager
+from decimal import Decimal
 
 import eventlet
 import pytest
 from nameko.extensions import Entrypoint
 from nameko.testing.services import entrypoint_waiter
 from nameko.testing.utils import get_extension
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
-from nxshared.core.errors import Forbidden, NotFound, RuleViolation, Unauthorized
-from nxshared.testing import bearer, call
-from planning.models import annual_plans
+from nxshared.core.errors import Forbidden, NotFound, RuleViolation, Unauthorized, ValidationError
+from nxshared.testing import bearer, call, deliver, make_event
+from planning.models import annual_plans, projects
 from planning.service import PlanningService
 
 from .factories import declaration
@@ -69,21 +71,25 @@ def test_annual_plan_compile_concur_approve_emits_planned(planning):
     call(planning, "compile_annual_plan", "smart_office", year=2027, project_ids=[chosen["project_id"]])
     call(planning, "concur_annual_plan", "finance", year=2027)
     call(planning, "concur_annual_plan", "drc", year=2027)
-    with entrypoint_waiter(
-        planning,
-        "record_timeline",
-        timeout=10,
-        callback=lambda ctx, res, exc: ctx.args[0]["event_type"] == "project.not_planned",
-    ):
-        plan = call(planning, "approve_annual_plan", "county_gov", year=2027)
+    plan = call(planning, "approve_annual_plan", "county_gov", year=2027)
     assert plan["status"] == "approved"
     assert call(planning, "get_project", "smart_office", project_id=chosen["project_id"])["status"] == "planned"
     assert call(planning, "get_project", "smart_office", project_id=other["project_id"])["status"] == "not_planned"
+    # on the timeline in the same transaction, not when the broker brings the events back
+    timeline = call(planning, "get_timeline", "unit:edu", project_id=chosen["project_id"])
+    assert timeline["stage"] == "planned"
+    assert [e["event_type"] for e in timeline["events"]] == [
+        "project.declared",
+        "plan.compiled",
+        "plan.concurred",
+        "plan.concurred",
+        "plan.approved",
+        "project.planned",
+    ]
+    assert {e["actor"] for e in timeline["events"]} >= {"tester@finance", "tester@county_gov"}
 
 
 def test_malformed_input_names_each_bad_field(planning):
-    from nxshared.core.errors import ValidationError
-
     with pytest.raises(ValidationError) as err:
         declare(planning, estimated_investment=2500000.0, category="toys")
     assert "estimated_investment" in str(err.value) and "category" in str(err.value)
@@ -101,13 +107,7 @@ def test_supplementary_review_then_county_approval_plans_it(planning):
     with pytest.raises(Forbidden):
         call(planning, "approve_supplementary", "smart_office", project_id=pid)
     call(planning, "review_supplementary", "smart_office", project_id=pid, decision="approve", opinion="同意")
-    with entrypoint_waiter(
-        planning,
-        "record_timeline",
-        timeout=10,
-        callback=lambda ctx, res, exc: ctx.args[0]["event_type"] == "project.planned",
-    ):
-        assert call(planning, "approve_supplementary", "county_gov", project_id=pid)["status"] == "planned"
+    assert call(planning, "approve_supplementary", "county_gov", project_id=pid)["status"] == "planned"
     timeline = call(planning, "get_timeline", "unit:edu", project_id=pid)
     assert timeline["stage"] == "planned"
 
@@ -271,3 +271,298 @@ def test_list_projects_filters_and_pages(planning):
     page = call(planning, "list_projects", "smart_office", year=2027, page=2, page_size=2)
     assert page["total"] == 3 and len(page["items"]) == 1
     assert call(planning, "list_projects", "smart_office", status="planned")["total"] == 0
+
+
+# --- bad input: a ValidationError naming the field, nothing stored (issue 7) ----------------------
+
+
+def _rows(planning, table):
+    engine = create_engine(planning.config["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _refused_naming(planning, field, method, org, **kwargs):
+    with pytest.raises(ValidationError) as err:
+        call(planning, method, org, **kwargs)
+    assert field in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "名" * 201),
+        ("name", "   "),
+        ("basis", "x" * 5001),
+        ("summary", "\t\n "),
+        ("funding_source", "x" * 201),
+        ("higher_level_requirement", "x" * 5001),
+        ("exemption_basis", "x" * 5001),
+        ("unit", "unit:edu\n"),
+        ("unit", "drc"),
+        ("plan_year", 1999),
+        ("annual_investments", [{"year": 2027, "amount": "1.00"}] * 21),
+        ("annual_investments", [{"year": 2026, "amount": "2500000.00"}]),
+        ("annual_investments", [{"year": 2038, "amount": "2500000.00"}]),
+        ("standalone_infrastructure", ["network"] * 5),
+    ],
+)
+def test_a_bad_declaration_is_refused_naming_the_field_and_nothing_is_stored(planning, field, value):
+    with pytest.raises(ValidationError) as err:
+        declare(planning, **{field: value})
+    assert field in str(err.value), str(err.value)
+    assert _rows(planning, projects) == 0
+
+
+def test_investment_years_may_reach_ten_years_after_the_plan_year(planning):
+    spread = [{"year": 2027, "amount": "2000000.00"}, {"year": 2037, "amount": "500000.00"}]
+    assert declare(planning, annual_investments=spread)["status"] == "declared"
+
+
+def test_a_project_compiled_twice_into_a_plan_is_refused_naming_project_ids(planning):
+    pid = declare(planning)["project_id"]
+    _refused_naming(planning, "project_ids", "compile_annual_plan", "smart_office", year=2027, project_ids=[pid, pid])
+    _refused_naming(planning, "project_ids", "compile_annual_plan", "smart_office", year=2027, project_ids=["p"] * 501)
+    _refused_naming(planning, "project_ids", "compile_annual_plan", "smart_office", year=2027, project_ids=["x" * 65])
+    assert _rows(planning, annual_plans) == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "org", "kwargs", "field"),
+    [
+        ("compile_annual_plan", "smart_office", {"year": "2027", "project_ids": ["p"]}, "year"),
+        ("concur_annual_plan", "finance", {"year": 10**30}, "year"),
+        ("approve_annual_plan", "county_gov", {"year": None}, "year"),
+        ("list_projects", "smart_office", {"year": 1999}, "year"),
+        ("list_projects", "smart_office", {"status": "x" * 100}, "status"),
+        ("list_projects", "smart_office", {"unit": "x" * 100}, "unit"),
+        ("list_projects", "smart_office", {"page_size": 201}, "page_size"),
+        ("get_project", "smart_office", {"project_id": "x" * 65}, "project_id"),
+        ("get_timeline", "smart_office", {"project_id": ["p"]}, "project_id"),
+        ("review_change", "smart_office", {"change_id": " c", "decision": "approve", "opinion": ""}, "change_id"),
+        (
+            "review_supplementary",
+            "smart_office",
+            {"project_id": "p", "decision": "approve", "opinion": "x" * 5001},
+            "opinion",
+        ),
+        ("report_unauthorized_change", "data_center", {"project_id": "p", "description": " "}, "text"),
+        ("request_change", "unit:edu", {"project_id": "p", "change": {"description": "x" * 5001}}, "description"),
+        (
+            "request_change",
+            "unit:edu",
+            {"project_id": "p", "change": {"description": "扩容", "estimated_investment": "0.00"}},
+            "estimated_investment",
+        ),
+    ],
+)
+def test_every_method_refuses_bad_input_naming_the_field(planning, method, org, kwargs, field):
+    _refused_naming(planning, field, method, org, **kwargs)
+
+
+# --- Art 27: long actors on the timeline (PostgreSQL too) -------------------------------------------
+
+
+def test_an_event_with_a_190_character_actor_is_recorded(planning):
+    pid = declare(planning)["project_id"]
+    actor = "p" * 180 + "@unit:edu"
+    actor += "x" * (190 - len(actor))
+    payload = make_event("review.submitted", pid, {"review_id": "r1", "route": "expert_panel", "budget": "1.00"})
+    deliver(planning, "record_timeline", {**payload, "actor": actor})
+    events = call(planning, "get_timeline", "unit:edu", project_id=pid)["events"]
+    assert [(e["event_type"], e["actor"]) for e in events][-1] == ("review.submitted", actor)
+
+
+def test_the_migrated_schema_matches_the_models(service_config):
+    """0002 widens the actor columns, adds the plan's concurrences, the change's estimate, the
+    disclosure on the project and the lists' indexes: the migrated tables are the models'."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from nxshared.db import make_engine
+    from planning.models import metadata
+
+    engine = make_engine(service_config("planning")["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
+
+
+# --- Art 18: a change carrying a new estimate -------------------------------------------------------
+
+
+def test_an_approved_change_with_a_new_estimate_is_announced_with_it(planning):
+    pid = _planned_project(planning)
+    change = call(
+        planning,
+        "request_change",
+        "unit:edu",
+        project_id=pid,
+        change={"description": "扩容", "estimated_investment": "3000000.00"},
+    )
+    assert change["estimated_investment"] == "3000000.00" and change["requested_by"] == "tester@unit:edu"
+    call(planning, "review_change", "smart_office", change_id=change["change_id"], decision="approve", opinion="同意")
+    assert call(planning, "get_project", "unit:edu", project_id=pid)["estimated_investment"] == "3000000.00"
+    events = call(planning, "get_timeline", "unit:edu", project_id=pid)["events"]
+    assert events[-1]["event_type"] == "change.approved"
+    assert events[-1]["data"]["estimated_investment"] == "3000000.00"
+
+
+# --- Art 8, 9: a plan once approved takes no annual declarations ------------------------------------
+
+
+def test_declaring_into_an_approved_annual_plan_is_refused(planning):
+    _planned_project(planning)
+    with pytest.raises(RuleViolation) as err:
+        declare(planning)
+    assert str(err.value).startswith("ANNUAL_PLAN_CLOSED: ")
+
+
+# --- lists in SQL (issue 8): visibility, filters, order, page and count in the query ---------------
+
+BULK = 3000
+UNITS = ("unit:edu", "unit:health", "unit:agri")
+
+
+def _bulk_rows():
+    """``BULK`` projects as ``declare_project`` writes them: three units, every 7th classified,
+    every 11th unified, two plan years, a few planned with an approval number."""
+    start = dt.datetime(2026, 12, 11, tzinfo=dt.UTC)
+    rows = []
+    for i in range(BULK):
+        planned = i % 5 == 0
+        rows.append(
+            {
+                "project_id": f"prj-{i:012d}",
+                "name": f"项目{i}",
+                "unit": UNITS[i % 3],
+                "category": "e_government",
+                "construction_mode": "unified" if i % 11 == 0 else "self_built",
+                "investment_mode": "government",
+                "plan_year": 2027 + i % 2,
+                "plan_type": "annual",
+                "basis": "依据",
+                "summary": "概述",
+                "estimated_investment": Decimal("100.00"),
+                "funding_source": "县级财政",
+                "annual_investments": [{"year": 2027, "amount": "100.00"}],
+                "classified": i % 7 == 0,
+                "hosted_on_big_data_center": True,
+                "standalone_infrastructure": [],
+                "requires_construction_plan": True,
+                "custom_software": False,
+                "status": "planned" if planned else "declared",
+                "declared_by": f"p@{UNITS[i % 3]}",
+                "declared_at": start + dt.timedelta(seconds=(i * 7919) % BULK),
+                "stage": "approved" if planned else "declared",
+                "approval": {"approval_no": f"A-{i}"} if planned else None,
+            }
+        )
+    return rows
+
+
+@pytest.fixture
+def bulk_planning(container_factory, service_config):
+    config = service_config("planning", TODAY="2026-12-15", CLASSIFIED_VISIBLE_TO="smart_office,county_gov")
+    container = container_factory(PlanningService, config)
+    container.start()
+    engine = create_engine(config["DATABASE_URL"])
+    try:
+        with engine.begin() as conn:
+            conn.execute(projects.insert(), _bulk_rows())
+    finally:
+        engine.dispose()
+    return container
+
+
+def _expected(rows, sees, **filters):
+    wanted = [r for r in rows if sees(r) and all(r[k] == v for k, v in filters.items())]
+    return [r["project_id"] for r in sorted(wanted, key=lambda r: (r["plan_year"], r["declared_at"], r["project_id"]))]
+
+
+def _ids(page):
+    return [p["project_id"] for p in page["items"]]
+
+
+def test_lists_of_thousands_of_projects_come_paged_counted_and_scoped_from_the_query(bulk_planning):
+    rows = _bulk_rows()
+    own = _expected(rows, lambda r: r["unit"] == "unit:edu")
+    page = call(bulk_planning, "list_projects", "unit:edu", page=3, page_size=200)
+    assert (page["total"], _ids(page)) == (len(own), own[400:600])
+
+    public = _expected(rows, lambda r: not r["classified"])
+    drc = call(bulk_planning, "list_projects", "drc", page=2, page_size=200)
+    assert (drc["total"], _ids(drc)) == (len(public), public[200:400])
+
+    center = _expected(rows, lambda r: not r["classified"] or r["construction_mode"] == "unified")
+    last = call(bulk_planning, "list_projects", "data_center", page=len(center) // 200 + 1, page_size=200)
+    assert (last["total"], _ids(last)) == (len(center), center[len(center) // 200 * 200 :])
+
+    office = _expected(rows, lambda r: True, plan_year=2028, status="planned", unit="unit:health")
+    found = call(bulk_planning, "list_projects", "smart_office", year=2028, status="planned", unit="unit:health")
+    assert (found["total"], _ids(found)) == (len(office), office[:50])
+
+    import requests
+
+    base = f"http://{bulk_planning.config['WEB_SERVER_ADDRESS']}"
+    listing = requests.get(f"{base}/public/projects", params={"page": 4, "page_size": 200}, timeout=10).json()
+    assert (listing["total"], _ids(listing)) == (len(public), public[600:800])
+    by_id = {r["project_id"]: r for r in rows}
+    assert all(p["stage"] == by_id[p["project_id"]]["stage"] for p in listing["items"])
+    assert all(p["approval"] == by_id[p["project_id"]]["approval"] for p in listing["items"])
+    assert requests.get(f"{base}/public/projects", params={"page_size": 201}, timeout=5).status_code == 400
+
+
+def test_the_public_list_is_paged_and_shows_the_stage_kept_on_the_project(planning):
+    import requests
+
+    declare(planning, classified=True)
+    others = [declare(planning)["project_id"] for _ in range(2)]
+    pid = _planned_project(planning)
+    base = f"http://{planning.config['WEB_SERVER_ADDRESS']}"
+    first = requests.get(f"{base}/public/projects", params={"page_size": 2}, timeout=5).json()
+    second = requests.get(f"{base}/public/projects", params={"page": 2, "page_size": 2}, timeout=5).json()
+    assert (first["total"], first["page"], first["page_size"]) == (3, 1, 2)
+    assert sorted(_ids(first) + _ids(second)) == sorted([pid, *others])
+    shown = {p["project_id"]: p["stage"] for p in first["items"] + second["items"]}
+    assert shown[pid] == "planned"
+    payload = make_event(
+        "approval.granted",
+        pid,
+        {"approval_no": "南发改〔2027〕1号", "approval_type": "approve", "review_id": "r1", "opinion": "同意"},
+    )
+    deliver(planning, "record_timeline", payload)
+    detail = requests.get(f"{base}/public/projects/{pid}", timeout=5).json()
+    assert (detail["stage"], detail["approval"]) == ("approved", {"approval_no": "南发改〔2027〕1号"})
+
+
+def test_planning_s_own_events_are_on_the_timeline_at_once_and_dropped_when_they_come_back(planning):
+    pid = declare(planning)["project_id"]
+    (declared,) = call(planning, "get_timeline", "unit:edu", project_id=pid)["events"]
+    assert (declared["event_type"], declared["source"], declared["actor"]) == (
+        "project.declared",
+        "planning",
+        "tester@unit:edu",
+    )
+    payload = make_event("project.declared", pid, declaration_data(), actor="tester@unit:edu")
+    deliver(planning, "record_timeline", {**payload, "event_id": declared["event_id"]})
+    assert len(call(planning, "get_timeline", "unit:edu", project_id=pid)["events"]) == 1
+
+
+def declaration_data():
+    return {
+        "name": "智慧教育平台",
+        "unit": "unit:edu",
+        "category": "e_government",
+        "construction_mode": "self_built",
+        "plan_year": 2027,
+        "plan_type": "annual",
+        "estimated_investment": "2500000.00",
+        "classified": False,
+    }

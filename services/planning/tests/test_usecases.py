@@ -62,9 +62,9 @@ def declare(uow, caller=EDU, **overrides):
 def approved_plan(uow, *projects):
     ids = [p.project_id for p in projects]
     run(uow, usecases.compile_annual_plan, 2027, ids, OFFICE, RULES)
-    run(uow, usecases.concur_annual_plan, 2027, FINANCE)
-    run(uow, usecases.concur_annual_plan, 2027, DRC)
-    return run(uow, usecases.approve_annual_plan, 2027, COUNTY)
+    run(uow, usecases.concur_annual_plan, 2027, FINANCE, RULES)
+    run(uow, usecases.concur_annual_plan, 2027, DRC, RULES)
+    return run(uow, usecases.approve_annual_plan, 2027, COUNTY, RULES)
 
 
 def planned_project(uow):
@@ -121,13 +121,17 @@ def test_compile_concur_approve_emit_planned_and_not_planned(uow):
     chosen, other = declare(uow), declare(uow)
     uow.emitted.clear()
     plan = run(uow, usecases.compile_annual_plan, 2027, [chosen.project_id], OFFICE, RULES)
-    assert uow.repo.locked_plan(2027) is plan and uow.emitted == []
-    run(uow, usecases.concur_annual_plan, 2027, FINANCE)
-    concurred = run(uow, usecases.concur_annual_plan, 2027, DRC)
-    assert (concurred.status, concurred.concurred_by, uow.emitted) == ("concurred", ["finance", "drc"], [])
-    approved = run(uow, usecases.approve_annual_plan, 2027, COUNTY)
+    assert uow.repo.locked_plan(2027).project_ids == plan.project_ids == [chosen.project_id]
+    assert uow.types() == ["plan.compiled"]
+    run(uow, usecases.concur_annual_plan, 2027, FINANCE, RULES)
+    concurred = run(uow, usecases.concur_annual_plan, 2027, DRC, RULES)
+    assert (concurred.status, concurred.concurred_by) == ("concurred", ["finance", "drc"])
+    assert uow.types() == ["plan.compiled", "plan.concurred", "plan.concurred"]
+    uow.emitted.clear()
+    approved = run(uow, usecases.approve_annual_plan, 2027, COUNTY, RULES)
     assert approved.status == "approved"
     assert [(e.event_type, e.project_id) for e in uow.emitted] == [
+        ("plan.approved", None),
         ("project.planned", chosen.project_id),
         ("project.not_planned", other.project_id),
     ]
@@ -138,15 +142,15 @@ def test_refused_plan_steps_change_nothing(uow):
     project = declare(uow)
     refused(uow, NotFound, usecases.compile_annual_plan, 2027, ["prj-none"], OFFICE, RULES)
     refused(uow, Conflict, usecases.compile_annual_plan, 2028, [project.project_id], OFFICE, RULES)
-    refused(uow, NotFound, usecases.concur_annual_plan, 2027, FINANCE)
-    refused(uow, Conflict, usecases.approve_annual_plan, 2027, COUNTY)
+    refused(uow, NotFound, usecases.concur_annual_plan, 2027, FINANCE, RULES)
+    refused(uow, Conflict, usecases.approve_annual_plan, 2027, COUNTY, RULES)
     run(uow, usecases.compile_annual_plan, 2027, [project.project_id], OFFICE, RULES)
-    run(uow, usecases.concur_annual_plan, 2027, FINANCE)
-    assert refused(uow, Conflict, usecases.approve_annual_plan, 2027, COUNTY).code == "PLAN_NOT_CONCURRED"
-    run(uow, usecases.concur_annual_plan, 2027, DRC)
-    run(uow, usecases.approve_annual_plan, 2027, COUNTY)
-    assert refused(uow, Conflict, usecases.concur_annual_plan, 2027, FINANCE).code == "PLAN_STATE_CONFLICT"
-    refused(uow, Conflict, usecases.approve_annual_plan, 2027, COUNTY)
+    run(uow, usecases.concur_annual_plan, 2027, FINANCE, RULES)
+    assert refused(uow, Conflict, usecases.approve_annual_plan, 2027, COUNTY, RULES).code == "PLAN_NOT_CONCURRED"
+    run(uow, usecases.concur_annual_plan, 2027, DRC, RULES)
+    run(uow, usecases.approve_annual_plan, 2027, COUNTY, RULES)
+    assert refused(uow, Conflict, usecases.concur_annual_plan, 2027, FINANCE, RULES).code == "PLAN_STATE_CONFLICT"
+    refused(uow, Conflict, usecases.approve_annual_plan, 2027, COUNTY, RULES)
     refused(uow, Conflict, usecases.compile_annual_plan, 2027, [project.project_id], OFFICE, RULES)
 
 
@@ -184,24 +188,25 @@ def test_refused_supplementary_steps_change_nothing(uow):
 def test_a_change_is_requested_by_the_owner_and_decided_once(uow):
     project = planned_project(uow)
     uow.emitted.clear()
-    change = run(uow, usecases.request_change, project.project_id, "增加移动端", "", EDU, RULES)
+    change = run(uow, usecases.request_change, project.project_id, {"description": "增加移动端"}, EDU, RULES)
     assert uow.repo.locked_change(change.change_id) is change and uow.emitted == []
     decided = run(uow, usecases.review_change, change.change_id, "approve", "同意", OFFICE)
     assert decided.status == "approved" and uow.types() == ["change.approved"]
     assert refused(uow, Conflict, usecases.review_change, change.change_id, "reject", "", OFFICE).code == (
         "CHANGE_ALREADY_DECIDED"
     )
-    other = run(uow, usecases.request_change, project.project_id, "删减模块", "", EDU, RULES)
+    other = run(uow, usecases.request_change, project.project_id, {"description": "删减模块"}, EDU, RULES)
     run(uow, usecases.review_change, other.change_id, "reject", "不同意", OFFICE)
     assert uow.types()[-1] == "change.rejected"
 
 
 def test_refused_change_requests_change_nothing(uow):
     declared = declare(uow)
-    refused(uow, RuleViolation, usecases.request_change, declared.project_id, "x", "", EDU, RULES)
+    change = {"description": "x"}
+    refused(uow, RuleViolation, usecases.request_change, declared.project_id, change, EDU, RULES)
     planned = planned_project(uow)
-    refused(uow, NotFound, usecases.request_change, planned.project_id, "x", "", HEALTH, RULES)
-    refused(uow, Forbidden, usecases.request_change, planned.project_id, "x", "", DATA_CENTER, RULES)
+    refused(uow, NotFound, usecases.request_change, planned.project_id, change, HEALTH, RULES)
+    refused(uow, Forbidden, usecases.request_change, planned.project_id, change, DATA_CENTER, RULES)
     refused(uow, NotFound, usecases.review_change, "chg-none", "approve", "", OFFICE)
 
 
@@ -231,7 +236,11 @@ def test_the_timeline_records_each_event_once_and_names_the_stage(uow):
     assert run(uow, usecases.record_timeline, submitted) is None  # redelivered
     assert run(uow, usecases.record_timeline, event("audit.opened", None, event_id="e2")) is None
     found = usecases.get_timeline(uow.repo, project.project_id, EDU, RULES)
-    assert (found.stage, [e.event_type for e in found.entries]) == ("under_review", ["review.submitted"])
+    assert (found.stage, [e.event_type for e in found.entries]) == (
+        "under_review",
+        ["project.declared", "review.submitted"],
+    )
+    assert project.stage == "under_review"
     assert uow.types() == ["project.declared"]  # recording emits nothing
     with pytest.raises(NotFound):
         usecases.get_timeline(uow.repo, project.project_id, HEALTH, RULES)
@@ -247,3 +256,131 @@ def test_the_ip_exception_register_keeps_one_line_per_contract(uow):
     register = usecases.list_ip_exceptions(uow.repo)
     assert [(r.contract_no, r.source_code_owner) for r in register] == [("HT-1", "shared")]
     assert uow.emitted == []
+
+
+# --- planning's own events on the timeline, in the deciding transaction ------------------------------
+
+
+def test_planning_s_own_events_are_on_the_timeline_with_their_published_ids(uow):
+    project = declare(uow)
+    (declared,) = uow.repo.timeline(project.project_id)
+    assert (declared.event_type, declared.source, declared.actor) == ("project.declared", "test", "li@unit:edu")
+    assert project.stage == "declared"
+    approved_plan(uow, project)
+    types = [e.event_type for e in uow.repo.timeline(project.project_id)]
+    assert types == [
+        "project.declared",
+        "plan.compiled",
+        "plan.concurred",
+        "plan.concurred",
+        "plan.approved",
+        "project.planned",
+    ]
+    assert project.stage == "planned"
+    concurred = [e for e in uow.repo.timeline(project.project_id) if e.event_type == "plan.concurred"]
+    assert [(e.actor, e.data["org"]) for e in concurred] == [("p@finance", "finance"), ("p@drc", "drc")]
+
+
+def test_planning_s_own_event_arriving_from_the_broker_changes_nothing(uow):
+    project = declare(uow)
+    (declared,) = uow.repo.timeline(project.project_id)
+    again = Event(
+        declared.event_id, "project.declared", 1, declared.occurred_at, "planning", project.project_id, "li@unit:edu"
+    )
+    assert run(uow, usecases.record_timeline, again) is None
+    assert len(uow.repo.timeline(project.project_id)) == 1
+
+
+def test_each_plan_event_is_on_the_timeline_of_every_project_it_names(uow):
+    first, second, left_out = declare(uow), declare(uow), declare(uow)
+    approved_plan(uow, first, second)
+    for project in (first, second):
+        types = [e.event_type for e in uow.repo.timeline(project.project_id)]
+        assert types.count("plan.compiled") == types.count("plan.approved") == 1
+    assert [e.event_type for e in uow.repo.timeline(left_out.project_id)] == [
+        "project.declared",
+        "project.not_planned",
+    ]
+    assert left_out.stage == "not_planned"
+
+
+def test_another_service_s_event_keeps_the_project_s_disclosure(uow):
+    project = planned_project(uow)
+    granted = event("approval.granted", project.project_id, "e9", {"approval_no": "A-1"}, source="approval")
+    run(uow, usecases.record_timeline, granted)
+    assert (project.stage, project.approval) == ("approved", {"approval_no": "A-1"})
+
+
+# --- Art 8, 9: an approved plan takes no more annual declarations ---------------------------------------
+
+
+def test_an_annual_declaration_into_an_approved_plan_is_refused(uow):
+    planned_project(uow)
+    error = refused(uow, RuleViolation, usecases.declare_project, fields(), EDU, TODAY, NOW, RULES)
+    assert error.code == "ANNUAL_PLAN_CLOSED"
+    assert declare(uow, **SUPPLEMENTARY).status == "declared"
+
+
+def test_a_declaration_while_the_plan_is_only_compiled_is_taken(uow):
+    project = declare(uow)
+    run(uow, usecases.compile_annual_plan, 2027, [project.project_id], OFFICE, RULES)
+    assert declare(uow).status == "declared"
+
+
+# --- Art 25: the plan as each caller may see it ------------------------------------------------------
+
+
+def test_the_plan_shows_classified_projects_only_to_those_who_may_see_them(uow):
+    rules = PlanningRules.from_settings("12-11..12-20", "smart_office,county_gov,drc")  # not finance
+    open_one, secret = declare(uow), declare(uow, classified=True)
+    ids = [open_one.project_id, secret.project_id]
+    compiled = run(uow, usecases.compile_annual_plan, 2027, ids, OFFICE, rules)
+    assert compiled.project_ids == ids
+    concurred = run(uow, usecases.concur_annual_plan, 2027, FINANCE, rules)
+    assert concurred.project_ids == [open_one.project_id]
+    assert concurred.total_investment == Decimal("5000000.00")  # the true total
+    assert run(uow, usecases.concur_annual_plan, 2027, DRC, rules).project_ids == ids
+
+
+def test_a_project_the_office_may_not_see_is_not_found_naming_nothing(uow):
+    rules = PlanningRules.from_settings("12-11..12-20", "county_gov")
+    secret = declare(uow, classified=True, name="涉密项目")
+    error = refused(uow, NotFound, usecases.compile_annual_plan, 2027, [secret.project_id], OFFICE, rules)
+    assert secret.project_id not in error.message and "涉密项目" not in error.message
+    assert "unit:edu" not in error.message
+
+
+def test_a_unit_asking_to_change_another_unit_s_project_is_not_told_it_exists(uow):
+    project = planned_project(uow)
+    error = refused(uow, NotFound, usecases.request_change, project.project_id, {"description": "x"}, HEALTH, RULES)
+    assert "unit:edu" not in error.message and project.project_id not in error.message
+
+
+# --- Art 18: a change with a new estimate -------------------------------------------------------------
+
+
+def test_an_approved_change_with_a_new_estimate_updates_the_project(uow):
+    project = planned_project(uow)
+    wanted = {"description": "扩容", "reason": "业务增长", "estimated_investment": Decimal("3200000.00")}
+    change = run(uow, usecases.request_change, project.project_id, wanted, EDU, RULES)
+    assert change.estimated_investment == Decimal("3200000.00")
+    run(uow, usecases.review_change, change.change_id, "approve", "同意", OFFICE)
+    assert project.estimated_investment == Decimal("3200000.00")
+    assert uow.emitted[-1].data()["estimated_investment"] == "3200000.00"
+    assert uow.repo.timeline(project.project_id)[-1].event_type == "change.approved"
+
+
+# --- Art 25: lists in the caller's scope -----------------------------------------------------------------
+
+
+def test_list_projects_pages_within_the_caller_s_scope(uow):
+    rules = PlanningRules.from_settings("12-11..12-20", "county_gov")
+    mine = [declare(uow) for _ in range(3)]
+    secret = declare(uow, classified=True)
+    unified_secret = declare(uow, DATA_CENTER, construction_mode="unified", classified=True)
+    assert usecases.list_projects(uow.repo, EDU, rules).total == 5
+    office = usecases.list_projects(uow.repo, OFFICE, rules, page=1, page_size=2)
+    assert (office.total, [p.project_id for p in office.items]) == (3, sorted(p.project_id for p in mine)[:2])
+    center = usecases.list_projects(uow.repo, DATA_CENTER, rules)
+    assert unified_secret in center.items and secret not in center.items
+    assert usecases.list_projects(uow.repo, COUNTY, rules).total == 5

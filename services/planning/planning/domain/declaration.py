@@ -97,6 +97,10 @@ class Project:
     supplementary_opinion: str | None = None
     declared_by: str = ""
     declared_at: dt.datetime | None = None
+    # the read side of Art 25, kept with the project as its timeline grows (``planning.domain.timeline``)
+    stage: str = ProjectStatus.DECLARED.value
+    approval: dict[str, Any] | None = None
+    contract: dict[str, Any] | None = None
 
 
 # --- who may do what ------------------------------------------------------------------------
@@ -126,6 +130,38 @@ def can_see(caller: Caller, project: Project, rules: PlanningRules) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Which projects a caller sees (Art 4, 25), as a query can say it: ``can_see`` as data.
+
+    ``unit``: only the projects of this unit (a unit sees its own, unified ones included);
+    otherwise every project that is not classified, and the classified ones too when
+    ``all_classified``, or only the unified ones when ``unified_classified`` (the data center
+    builds them, Art 11)."""
+
+    unit: str | None = None
+    all_classified: bool = False
+    unified_classified: bool = False
+
+
+def scope_of(caller: Caller, rules: PlanningRules) -> Scope:
+    if caller.is_unit:
+        return Scope(unit=caller.org)
+    return Scope(
+        all_classified=caller.org in rules.classified_visible_to,
+        unified_classified=caller.org == "data_center",
+    )
+
+
+def in_scope(scope: Scope, project: Project) -> bool:
+    """``can_see`` for a ``Scope`` (the in-memory form of the repository's query)."""
+    if scope.unit is not None:
+        return project.unit == scope.unit
+    if not project.classified or scope.all_classified:
+        return True
+    return scope.unified_classified and project.construction_mode == "unified"
+
+
 def check_visible(caller: Caller, project: Project | None, rules: PlanningRules) -> Project:
     """The project, when it exists and ``caller`` may see it; otherwise it does not exist for them."""
     if project is None or not can_see(caller, project, rules):
@@ -137,10 +173,22 @@ def check_visible(caller: Caller, project: Project | None, rules: PlanningRules)
 
 
 def in_window(today: dt.date, rules: PlanningRules) -> bool:
+    return declared_plan_year(today, rules.window_start, rules.window_end) is not None
+
+
+def declared_plan_year(today: dt.date, start: MonthDay, end: MonthDay) -> int | None:
+    """Art 8: the plan year being declared on ``today`` in the window ``start..end`` (inclusive),
+    None outside it. The window opens in one year to declare the next one's projects: a window
+    across the year end (``12-20..01-05``) declares year Y+1 from 12-20 of Y to 01-05 of Y+1, so
+    on its January days the year being declared is the current one."""
     key = (today.month, today.day)
-    if rules.window_start <= rules.window_end:
-        return rules.window_start <= key <= rules.window_end
-    return key >= rules.window_start or key <= rules.window_end
+    if start <= end:
+        return today.year + 1 if start <= key <= end else None
+    if key >= start:
+        return today.year + 1
+    if key <= end:
+        return today.year
+    return None
 
 
 def check_declaration_window(plan_type: str, plan_year: int, today: dt.date, rules: PlanningRules) -> None:
@@ -152,13 +200,27 @@ def check_declaration_window(plan_type: str, plan_year: int, today: dt.date, rul
                 "SUPPLEMENTARY_YEAR_INVALID", f"增补计划项目只能申报本年度（{today.year}年）（第九条）", "Art 9"
             )
         return
-    if plan_year != today.year + 1 or not in_window(today, rules):
+    declaring = declared_plan_year(today, rules.window_start, rules.window_end)
+    if plan_year != declaring:
         start = "{:02d}-{:02d}".format(*rules.window_start)
         end = "{:02d}-{:02d}".format(*rules.window_end)
+        year = declaring or today.year + 1
         raise RuleViolation(
             "OUTSIDE_DECLARATION_WINDOW",
-            f"年度计划项目应于申报期（{start} 至 {end}）内申报下一年度（{today.year + 1}年）项目（第八条）",
+            f"年度计划项目应于申报期（{start} 至 {end}）内申报下一年度（{year}年）项目（第八条）",
             "Art 8",
+        )
+
+
+def check_annual_plan_open(plan_type: str, plan_year: int, plan_approved: bool) -> None:
+    """Art 8, 9: once the county government approved a year's annual plan, no project joins it; a
+    late annual declaration would stay ``declared`` for ever. **Decision:** refused; the way in is
+    the supplementary plan (Art 9)."""
+    if plan_type == PlanType.ANNUAL.value and plan_approved:
+        raise RuleViolation(
+            "ANNUAL_PLAN_CLOSED",
+            f"{plan_year} 年度建设计划已经县人民政府审定，不再接受年度申报；确需建设的请按增补计划申报（第八条、第九条）",
+            "Art 9",
         )
 
 
@@ -200,12 +262,19 @@ def check_supplementary_basis(plan_type: str, requirement: str | None) -> None:
 
 
 def declare(
-    fields_: Mapping[str, Any], caller: Caller, today: dt.date, rules: PlanningRules, now: dt.datetime
+    fields_: Mapping[str, Any],
+    caller: Caller,
+    today: dt.date,
+    rules: PlanningRules,
+    now: dt.datetime,
+    plan_approved: bool = False,
 ) -> Decided[Project]:
-    """A new declared project, after every check of Art 6, 8 and 9; it causes ``project.declared``."""
+    """A new declared project, after every check of Art 6, 8 and 9; it causes ``project.declared``.
+    ``plan_approved``: whether the annual plan of the declared year is already approved."""
     check_declarer(caller, fields_["unit"], fields_["construction_mode"])
     check_supplementary_basis(fields_["plan_type"], fields_.get("higher_level_requirement"))
     check_declaration_window(fields_["plan_type"], fields_["plan_year"], today, rules)
+    check_annual_plan_open(fields_["plan_type"], fields_["plan_year"], plan_approved)
     check_annual_amounts(fields_["estimated_investment"], fields_["annual_investments"])
     check_standalone_infrastructure(
         fields_.get("standalone_infrastructure") or [],
@@ -213,7 +282,7 @@ def declare(
         fields_.get("exemption_basis"),
         fields_.get("classified", False),
     )
-    project = Project(project_id=new_id("prj"), declared_by=caller.org, declared_at=now, **fields_)
+    project = Project(project_id=new_id("prj"), declared_by=caller.actor, declared_at=now, **fields_)
     if project.plan_type == PlanType.SUPPLEMENTARY.value:
         project.supplementary_status = SupplementaryStatus.AWAITING_OFFICE_REVIEW.value
     declared = ProjectDeclared(

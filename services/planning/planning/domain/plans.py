@@ -10,7 +10,7 @@ from nxshared.core.errors import Conflict, ValidationError
 from nxshared.core.events import DomainEvent
 from planning.domain import Decided
 from planning.domain.declaration import PlanType, Project, ProjectStatus, SupplementaryStatus
-from planning.events import ProjectNotPlanned, ProjectPlanned
+from planning.events import PlanApproved, PlanCompiled, PlanConcurred, ProjectNotPlanned, ProjectPlanned
 
 PLAN_CONCURRING_ORGS = ("finance", "drc")
 NOT_IN_APPROVED_PLAN = "未列入县人民政府审定的年度建设计划"
@@ -28,7 +28,8 @@ class AnnualPlan:
     project_ids: list[str]
     total_investment: Decimal
     status: str = PlanStatus.COMPILED.value
-    concurred_by: list[str] = field(default_factory=list)
+    concurred_by: list[str] = field(default_factory=list)  # the orgs, for the rule
+    concurrences: list[str] = field(default_factory=list)  # who concurred, person@org (Art 27)
     compiled_by: str = ""
     approved_by: str | None = None
 
@@ -77,10 +78,14 @@ def compile_plan(
     year: int, projects: list[Project], existing: AnnualPlan | None, caller: Caller
 ) -> Decided[AnnualPlan]:
     """Art 9: the smart office compiles the year's plan from declared annual projects. Recompiling
-    (before both concurrences are in) updates ``existing`` in place and restarts the concurrence."""
+    (before both concurrences are in) updates ``existing`` in place and restarts the concurrence.
+    A project named twice is refused, not collapsed: the total would count it twice."""
     target = _plan_transition(existing, "compile")
     if not projects:
         raise ValidationError("INVALID_INPUT", "输入不合法：project_ids: 至少选择一个项目")
+    ids = [p.project_id for p in projects]
+    if len(set(ids)) != len(ids):
+        raise ValidationError("INVALID_INPUT", "输入不合法：project_ids: 项目重复")
     for project in projects:
         if project.plan_type != PlanType.ANNUAL.value or project.plan_year != year:
             raise Conflict(
@@ -95,8 +100,16 @@ def compile_plan(
     plan.total_investment = sum((p.estimated_investment for p in projects), Decimal("0"))
     plan.status = target.value
     plan.concurred_by = []
-    plan.compiled_by = caller.org
-    return plan, []
+    plan.concurrences = []
+    plan.compiled_by = caller.actor
+    compiled = PlanCompiled(
+        project_id=None,
+        actor=caller.actor,
+        year=year,
+        project_ids=list(plan.project_ids),
+        total_investment=plan.total_investment,
+    )
+    return plan, [compiled]
 
 
 def concur_plan(plan: AnnualPlan, caller: Caller) -> Decided[AnnualPlan]:
@@ -106,7 +119,11 @@ def concur_plan(plan: AnnualPlan, caller: Caller) -> Decided[AnnualPlan]:
     complete = all(org in concurred for org in PLAN_CONCURRING_ORGS)
     plan.status = _plan_transition(plan, "complete_concurrence" if complete else "concur").value
     plan.concurred_by = concurred
-    return plan, []
+    plan.concurrences = [*plan.concurrences, caller.actor]
+    concurred_event = PlanConcurred(
+        project_id=None, actor=caller.actor, year=plan.year, org=caller.org, concurred_by=list(concurred)
+    )
+    return plan, [concurred_event]
 
 
 def approve_plan(plan: AnnualPlan | None, declared_for_year: list[Project], caller: Caller) -> Decided[AnnualPlan]:
@@ -118,8 +135,10 @@ def approve_plan(plan: AnnualPlan | None, declared_for_year: list[Project], call
         missing = [org for org in PLAN_CONCURRING_ORGS if org not in plan.concurred_by]
         raise Conflict("PLAN_NOT_CONCURRED", f"年度计划尚待 {'、'.join(missing)} 会签，不能报县政府审定（第九条）")
     plan.status = _plan_transition(plan, "approve").value
-    plan.approved_by = caller.org
-    in_plan: list[DomainEvent] = []
+    plan.approved_by = caller.actor
+    in_plan: list[DomainEvent] = [
+        PlanApproved(project_id=None, actor=caller.actor, year=plan.year, project_ids=list(plan.project_ids))
+    ]
     left_out: list[DomainEvent] = []
     for project in declared_for_year:
         if project.status != ProjectStatus.DECLARED.value or project.plan_type != PlanType.ANNUAL.value:

@@ -1,12 +1,17 @@
 """Each project's timeline (every event of every service of the contract) and the stage it names;
-the register of contracts whose source code the building unit does not own (Art 17)."""
+the register of contracts whose source code the building unit does not own (Art 17).
 
-from collections.abc import Iterable, Mapping
+Planning's own events are put on the timeline by the use case that emits them, in the same
+transaction; other services' events arrive through the broker. What the public sees of a project
+(its stage, approval and contract, Art 25) is kept on the project as its timeline grows."""
+
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from nxshared.core.errors import ValidationError
 from nxshared.core.events import Event
+from planning.domain.declaration import Project
 
 STAGE_OF_EVENT = {
     "project.declared": "declared",
@@ -61,6 +66,59 @@ def stage_of(entries: Iterable[TimelineEntry]) -> str | None:
         elif entry.event_type in STAGE_OF_EVENT:
             stage = STAGE_OF_EVENT[entry.event_type]
     return stage
+
+
+APPROVAL_EVENT, CONTRACT_EVENT = "approval.granted", "contract.registered"
+CONTRACT_FIELDS = ("contract_no", "vendor", "amount")
+
+
+def discloses(entry: TimelineEntry) -> bool:
+    """Whether ``entry`` may change what the public sees of its project."""
+    return entry.event_type in STAGE_OF_EVENT or entry.event_type in (
+        "acceptance.prechecked",
+        APPROVAL_EVENT,
+        CONTRACT_EVENT,
+    )
+
+
+def disclose(project: Project, entries: Sequence[TimelineEntry]) -> None:
+    """Keeps on ``project`` its stage, approval number and contract as its whole timeline
+    (``entries``, in order) says them (Art 25)."""
+    project.stage = stage_of(entries) or project.status
+    approval = next((e.data for e in reversed(entries) if e.event_type == APPROVAL_EVENT), None)
+    contract = next((e.data for e in reversed(entries) if e.event_type == CONTRACT_EVENT), None)
+    project.approval = {"approval_no": approval.get("approval_no")} if approval is not None else None
+    project.contract = {k: contract[k] for k in CONTRACT_FIELDS if k in contract} if contract is not None else None
+
+
+def advance(project: Project, entry: TimelineEntry) -> None:
+    """``disclose`` for an entry known to be the project's latest (one its own decision made)."""
+    stage = stage_of([entry])
+    if stage is not None:
+        project.stage = stage
+
+
+def own_entries(evt: Event, named: Iterable[str] = ()) -> list[TimelineEntry]:
+    """The timeline entries of an event planning emitted: on its project's timeline, or, for an
+    event about a plan (no project), on the timeline of each project ``named`` in the plan. The
+    plan's list of projects is left out of those entries: each project's timeline shows that it
+    was in the plan, not which others were (some may be classified, Art 25)."""
+    if evt.project_id is not None:
+        return [_entry(evt, evt.project_id, evt.data)]
+    data = {k: v for k, v in evt.data.items() if k != "project_ids"}
+    return [_entry(evt, project_id, data) for project_id in dict.fromkeys(named)]
+
+
+def _entry(evt: Event, project_id: str, data: dict[str, Any]) -> TimelineEntry:
+    return TimelineEntry(
+        event_id=evt.event_id,
+        project_id=project_id,
+        event_type=evt.event_type,
+        source=evt.source,
+        occurred_at=evt.occurred_at,
+        actor=evt.actor,
+        data=data,
+    )
 
 
 def entry_of(evt: Event) -> TimelineEntry | None:
