@@ -1,7 +1,11 @@
 """The fault suite runs only when asked: ``NX_FAULTS=1`` (full: real broker restarts with
 ``rabbitmqctl stop_app``/``start_app``, which disturbs everything else on the broker), ``NX_FAULTS=short``
 (CI: broker-side drops of this test's connections only, through the management API) or
-``pytest tests/faults --faults`` (as ``NX_FAULTS=1``). ``make faults`` runs the full form."""
+``pytest tests/faults --faults`` (as ``NX_FAULTS=1``). ``make faults`` runs the full form.
+
+To run the full form without disturbing a shared broker, give it a RabbitMQ node of its own:
+``make faults PYTEST_ARGS="--amqp-uri amqp://guest:guest@127.0.0.1:5679/ --rabbit-ctl-uri
+http://guest:guest@127.0.0.1:15679" NX_FAULTS_RABBITMQCTL="rabbitmqctl -n faults@localhost"``."""
 
 import os
 
@@ -46,5 +50,11 @@ def suite(rabbit_config, tmp_path):
     yield started
     started.close()
     for log in sorted(started.run_dir.glob("*.log")):
-        text = log.read_text()
-        print(f"--- {log.name}: {text.count('exited unexpectedly')} unexpected exit(s)\n{text[-3000:]}")
+        print(f"--- {log.name}: the supervisor's lines and why the service died")
+        lines = log.read_text(errors="replace").splitlines()
+        for number, line in enumerate(lines):
+            if "supervisor:" in line or "CRITICAL" in line:
+                print(line)
+                if "CRITICAL" in line:  # the exception that killed the container ends its traceback
+                    following = lines[number + 1 : number + 80]
+                    print(next((x for x in following if x and not x.startswith((" ", "Traceback"))), ""))

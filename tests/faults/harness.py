@@ -2,14 +2,13 @@
 rate, a prober that measures how long each service stops answering, and the faults themselves."""
 
 import contextlib
-import json
 import os
 import random
+import shlex
 import signal
 import sqlite3
 import subprocess
 import time
-import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -142,28 +141,43 @@ class Driver:
         return self.clients.call(org, service, method, **kwargs)
 
     def _declare(self, p):
+        """Declarations carry no key of the caller's, so one whose outcome is unknown is looked up
+        by its (unique) name before it is sent again."""
         project = sample_project(PLAN_YEAR)
         project.update(
             name=f"故障演练项目{p.index:04d}",
             estimated_investment=BUDGET,
             annual_investments=[{"year": PLAN_YEAR, "amount": BUDGET}],
         )
-        for _ in range(40):
+        unsure = False
+        deadline = time.monotonic() + self.deadline_per_project
+        while time.monotonic() < deadline:
             try:
+                if unsure:
+                    p.project_id = self._find(project["name"])
+                    if p.project_id:
+                        return
                 p.project_id = self._call("unit:edu", "planning", "declare_project", project=project)["project_id"]
                 return
-            except BrokerUnavailable as exc:
-                if exc.maybe_applied:
-                    p.abandoned = str(exc)
-                    return
-            except RpcTimeout as exc:
-                p.abandoned = f"declare timed out: {exc}"
-                return
+            except (BrokerUnavailable, RpcTimeout) as exc:
+                unsure = unsure or isinstance(exc, RpcTimeout) or exc.maybe_applied
             except RemoteError as exc:
                 if exc.exc_type != "Conflict" or "INTERNAL_ERROR" not in str(exc.value):
                     raise
-            eventlet.sleep(0.5)
-        raise TimeoutError("declare never answered")
+            p.retries += 1
+            eventlet.sleep(1.0)
+        p.abandoned = "declaration of unknown outcome never settled"
+
+    def _find(self, name):
+        page = 1
+        while True:
+            found = self._call("unit:edu", "planning", "list_projects", year=PLAN_YEAR, page=page, page_size=100)
+            for item in found["items"]:
+                if item["name"] == name:
+                    return item["project_id"]
+            if page * 100 >= found["total"]:
+                return None
+            page += 1
 
     def _project(self, p):
         return self._call("smart_office", "planning", "get_project", project_id=p.project_id)
@@ -298,32 +312,28 @@ def wait_until(probe, timeout, what):
 # --- faults --------------------------------------------------------------------------------------
 
 
-def management(path, method="GET"):
-    url = f"http://127.0.0.1:15672/api/{path}"
-    request = urllib.request.Request(url, method=method)
-    request.add_header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")  # guest:guest, the local broker
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        body = resp.read()
-    return body
-
-
-def drop_connections(vhost):
+def drop_connections(rabbit_manager, vhost):
     """The broker closes every connection of ``vhost`` (services, relays, clients): what a broker
     restart does to them, without disturbing anyone else on the broker. Returns how many."""
-    from urllib.parse import quote
-
-    names = [c["name"] for c in json.loads(management(f"vhosts/{quote(vhost, safe='')}/connections"))]
+    names = [c["name"] for c in rabbit_manager.get_connections() if c.get("vhost") == vhost]
     for name in names:
-        with contextlib.suppress(OSError):  # closed meanwhile
-            management(f"connections/{quote(name, safe='')}", method="DELETE")
+        with contextlib.suppress(Exception):  # closed meanwhile
+            rabbit_manager.delete_connection(name)
     return len(names)
 
 
+def rabbitmqctl(*args):
+    """``rabbitmqctl`` for the broker under test: ``NX_FAULTS_RABBITMQCTL`` may name another node
+    (e.g. ``rabbitmqctl -n faults@localhost``), so the full form can run on a broker of its own."""
+    command = shlex.split(os.environ.get("NX_FAULTS_RABBITMQCTL", "rabbitmqctl"))
+    subprocess.run([*command, *args], check=True, capture_output=True, timeout=120)
+
+
 def restart_broker(down_seconds=3):
-    """A real restart of the RabbitMQ application (every vhost, every user of the broker)."""
-    subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=120)
+    """A real restart of the RabbitMQ application (every vhost, every user of that broker)."""
+    rabbitmqctl("stop_app")
     eventlet.sleep(down_seconds)
-    subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
+    rabbitmqctl("start_app")
 
 
 def kill9(run_dir, name):
