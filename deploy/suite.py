@@ -256,9 +256,11 @@ def supervise(name):
     try:
         service.start()
         say(f"{name} started (pid {service.proc.pid})")
-        while True:
+        while _read_pid(pid_file) == os.getpid():  # its run directory removed: nobody can `down` it
             service.tick()
             time.sleep(0.2)
+        say(f"{pid_file} is gone; stopping {name}")
+        raise _Stop
     except _Stop:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         service.stop()
@@ -350,6 +352,7 @@ def print_urls(name):
 def run(names):
     deploy_topology()
     signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)  # Ctrl-C, even when started with SIGINT ignored
     services = [Supervised(name) for name in names]
     try:
         for service in services:
@@ -367,7 +370,7 @@ def run(names):
             for service in services:
                 service.tick()
             time.sleep(0.2)
-    except (KeyboardInterrupt, _Stop):
+    except _Stop:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nstopping…", flush=True)

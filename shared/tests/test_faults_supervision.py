@@ -73,7 +73,22 @@ def test_a_killed_service_is_restarted_and_status_shows_why(rabbit_config, tmp_p
 def test_a_service_that_cannot_start_is_reported_not_retried_forever_by_up(rabbit_config, tmp_path):
     suite = Suite(rabbit_config["AMQP_URI"], tmp_path, today="2026-12-15")
     env = {**suite.env, "NX_PLANNING_DATABASE_URL": "nosuchdriver://planning"}
-    done = subprocess.run([*SUITE, "up", "planning"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    try:
+        done = subprocess.run([*SUITE, "up", "planning"], env=env, cwd=ROOT, capture_output=True, text=True)
+    finally:
+        suite.close()
     assert done.returncode != 0
     assert "planning exited while starting (exit code 1)" in done.stderr
     assert pid_file(suite, "planning.supervisor.pid") is None
+
+
+def test_a_supervisor_whose_run_directory_is_removed_stops_its_service(rabbit_config, tmp_path):
+    suite = Suite(rabbit_config["AMQP_URI"], tmp_path, today="2026-12-15")
+    try:
+        suite.up("planning")
+        supervisor = pid_file(suite, "planning.supervisor.pid")
+        service = pid_file(suite, "planning.pid")
+        (suite.run_dir / "planning.supervisor.pid").unlink()
+        wait_for(lambda: not alive(supervisor) and not alive(service), what="supervisor and service to stop")
+    finally:
+        suite.close()
