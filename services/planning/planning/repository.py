@@ -2,7 +2,7 @@
 the read side. ``locked_…`` loads an aggregate a use case is about to change, locked until its unit
 of work ends (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write transaction already serialises)."""
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
@@ -46,7 +46,7 @@ class SqlRepository:
 
     def public_page(self, offset: int, limit: int) -> tuple[list[Project], int]:
         """Art 25: one page of the projects the public sees (never a classified one)."""
-        return self._page([Project.classified.is_(False)], offset, limit)
+        return self._page([_not_classified()], offset, limit)
 
     def _page(self, conditions: list, offset: int, limit: int) -> tuple[list[Project], int]:
         items = self.session.scalars(select(Project).where(*conditions).order_by(*_order()).offset(offset).limit(limit))
@@ -125,8 +125,13 @@ def _in_scope(scope: Scope):
     if scope.all_classified:
         return true()
     if scope.unified_classified:
-        return or_(Project.classified.is_(False), Project.construction_mode == "unified")
-    return Project.classified.is_(False)
+        return or_(_not_classified(), Project.construction_mode == "unified")
+    return _not_classified()
+
+
+def _not_classified():
+    """``classified = false``, which an index can serve (``IS false`` cannot, on PostgreSQL)."""
+    return Project.classified == false()
 
 
 def _filtered(filters: ProjectFilters) -> list:

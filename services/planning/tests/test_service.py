@@ -4,6 +4,7 @@ import datetime as dt
 import time
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 
 import eventlet
 import pytest
@@ -18,6 +19,8 @@ from planning.models import annual_plans, projects
 from planning.service import PlanningService
 
 from .factories import declaration
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 @pytest.fixture
@@ -565,4 +568,68 @@ def declaration_data():
         "plan_type": "annual",
         "estimated_investment": "2500000.00",
         "classified": False,
+    }
+
+
+def test_migration_0002_keeps_what_each_existing_timeline_says(tmp_path):
+    """A database of 0001 with a project and its timeline: after 0002 the project carries the
+    stage, approval and contract its timeline says, and the old actors fit the wider columns."""
+    from alembic import command
+    from alembic.config import Config
+
+    from nxshared.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'planning.db'}"
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
+            row = {**_bulk_rows()[1], "status": "planned"}
+            for added in ("stage", "approval"):
+                row.pop(added)
+            conn.execute(text(_insert_sql("projects", row)), _json_ready(row))
+            for seq, (event_type, data) in enumerate(
+                [
+                    ("project.planned", {}),
+                    ("approval.granted", {"approval_no": "A-9", "opinion": "同意"}),
+                    ("contract.registered", {"contract_no": "HT-9", "vendor": "某公司", "amount": "1.00"}),
+                ],
+                start=1,
+            ):
+                entry = {
+                    "seq": seq,
+                    "event_id": f"e{seq}",
+                    "project_id": row["project_id"],
+                    "event_type": event_type,
+                    "source": "x",
+                    "occurred_at": f"2026-12-1{seq}T00:00:00+00:00",
+                    "actor": "a@x",
+                    "data": data,
+                }
+                conn.execute(text(_insert_sql("timeline", entry)), _json_ready(entry))
+            command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            migrated = conn.execute(select(projects).where(projects.c.project_id == row["project_id"])).one()
+    finally:
+        engine.dispose()
+    assert (migrated.stage, migrated.approval, migrated.contract) == (
+        "contracted",
+        {"approval_no": "A-9"},
+        {"contract_no": "HT-9", "vendor": "某公司", "amount": "1.00"},
+    )
+
+
+def _insert_sql(table, row):
+    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"
+
+
+def _json_ready(row):
+    import json
+
+    return {
+        k: json.dumps(v) if isinstance(v, list | dict) else str(v) if isinstance(v, Decimal) else v
+        for k, v in row.items()
     }

@@ -61,8 +61,18 @@ def _keep_what_the_timelines_say():
     from planning.domain.timeline import TimelineEntry, disclose
 
     bind = op.get_bind()
+    timeline = sa.table(
+        "timeline",
+        sa.column("seq"),
+        sa.column("project_id"),
+        sa.column("event_type"),
+        sa.column("occurred_at"),
+        sa.column("data", sa.JSON()),
+    )
     rows = bind.execute(
-        sa.text("SELECT project_id, event_type, data FROM timeline ORDER BY project_id, occurred_at, seq")
+        sa.select(timeline.c.project_id, timeline.c.event_type, timeline.c.data).order_by(
+            timeline.c.project_id, timeline.c.occurred_at, timeline.c.seq
+        )
     ).all()
     by_project: dict[str, list] = {}
     for project_id, event_type, data in rows:
