@@ -10,6 +10,7 @@ has been sent yet). A refusal from the service (``RemoteError``) is an answer an
 
 import contextlib
 import time
+from typing import Any
 
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu.exceptions import OperationalError
@@ -58,8 +59,8 @@ class ResilientRpc:
         self.context_data = context_data
         self.timeout = timeout
         self.retry_for = retry_for
-        self._proxy = None
-        self._cluster = None
+        self._proxy: ClusterRpcProxy | None = None
+        self._cluster: Any = None
 
     def call(self, service: str, method: str, **kwargs):
         deadline = time.monotonic() + self.retry_for
@@ -87,10 +88,9 @@ class ResilientRpc:
 
     def _connect(self):
         if self._cluster is None:
-            self._proxy = ClusterRpcProxy(
-                {"AMQP_URI": self.amqp_uri}, context_data=self.context_data, timeout=self.timeout
-            )
-            self._cluster = self._proxy.start()
+            proxy = ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, context_data=self.context_data, timeout=self.timeout)
+            self._cluster = proxy.start()
+            self._proxy = proxy
         return self._cluster
 
     def _drop(self):

@@ -16,7 +16,7 @@ relay keeps an unroutable event unsent and tries again: nothing is dropped.)
 """
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,13 +30,13 @@ QUEUE_TYPES = ("classic", "quorum")
 QUEUE_TYPE_SETTING = "EVENT_QUEUE_TYPE"
 
 
-def queue_type_setting(environ: dict | None = None) -> dict[str, str]:
+def queue_type_setting(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The suite-wide queue type from ``NX_EVENT_QUEUE_TYPE`` (default classic), for a config that
     does not set it (``config.yaml`` need not repeat it)."""
     import os
 
-    environ = os.environ if environ is None else environ
-    return {QUEUE_TYPE_SETTING: environ.get(f"NX_{QUEUE_TYPE_SETTING}", "classic")}
+    source: Mapping[str, str] = os.environ if environ is None else environ
+    return {QUEUE_TYPE_SETTING: source.get(f"NX_{QUEUE_TYPE_SETTING}", "classic")}
 
 
 def queue_arguments(config: dict | None) -> dict[str, str]:
