@@ -62,7 +62,9 @@ def test_a_short_retry_is_not_held_behind_a_long_one(rabbit_config, queue_type):
         producer = Producer(conn.channel())
         for body, delay in (("waits-long", longest), ("waits-short", shortest)):
             queue = retry_queue(SUBSCRIPTION, delay, config)
-            producer.publish(body, exchange=SUBSCRIPTION.requeue_exchange_name, routing_key=queue.name, serializer="json")
+            producer.publish(
+                body, exchange=SUBSCRIPTION.requeue_exchange_name, routing_key=queue.name, serializer="json"
+            )
         work = work_queue(SUBSCRIPTION, config)(conn.channel())
         arrived = []
         deadline = time.monotonic() + 30
