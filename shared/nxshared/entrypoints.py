@@ -16,8 +16,8 @@ import inspect
 import logging
 import uuid
 
-from nameko.messaging import Consumer
-from nameko.rpc import Rpc
+from nameko.messaging import Consumer, QueueConsumer
+from nameko.rpc import Rpc, RpcConsumer
 
 from nxshared.amqp import publisher_for
 from nxshared.core.errors import CONTRACT_ERRORS, Conflict, ValidationError, error_code
@@ -36,8 +36,33 @@ log = logging.getLogger(__name__)
 ATTEMPTS_HEADER = "x-nx-attempts"
 
 
+class SettlingQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, but an ack or requeue over a connection the broker just reset is not
+    fatal: nameko 2.14.1 guards only ``amqp.exceptions.ConnectionError`` (nameko#511/#512), so the
+    ``ConnectionResetError``/``BrokenPipeError`` of a broker restart killed the container. The
+    broker has already taken the unacked message back and redelivers it: the inbox drops an event
+    seen before, and an RPC request is answered again."""
+
+    def ack_message(self, message):
+        try:
+            super().ack_message(message)
+        except OSError as exc:
+            log.warning("ack lost with its connection (%s): the broker redelivers the message", exc)
+
+    def requeue_message(self, message):
+        try:
+            super().requeue_message(message)
+        except OSError as exc:
+            log.warning("requeue lost with its connection (%s): the broker redelivers the message", exc)
+
+
+class SettlingRpcConsumer(RpcConsumer):
+    queue_consumer = SettlingQueueConsumer()
+
+
 class SecuredRpc(Rpc):
     metrics_kind = "rpc"
+    rpc_consumer = SettlingRpcConsumer()
 
     def check_signature(self, args, kwargs):
         # the method is wrapped by ``rpc``; inspect.signature follows __wrapped__ to the real one
@@ -76,6 +101,7 @@ def rpc(*, allow):
 
 class ReliableEventHandler(Consumer):
     metrics_kind = "event"
+    queue_consumer = SettlingQueueConsumer()
 
     def __init__(self, *event_types, source=None, sources=(), **kwargs):
         """``event_types`` are consumed from the service that registers each (or from ``source``
