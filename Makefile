@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.lock shared/pyproject.toml $(wildcard services/
 	touch $@
 
 broker:
-	@bash deploy/ensure-rabbitmq.sh
+	@bash deploy/ensure-rabbitmq.sh --management
 
 run: setup broker
 	$(PY) deploy/suite.py run

@@ -57,13 +57,49 @@ def service_dir(name):
     return installed_service(name).directory
 
 
+def managed_broker():
+    """No ``AMQP_URI`` given: the suite runs in its own vhost on the local broker, one user per party
+    (``nxshared.broker_access``), set up here idempotently before anything starts."""
+    from nxshared.broker_access import explicit_amqp_uri
+
+    return explicit_amqp_uri() is None
+
+
+def setup_broker_parties():
+    import requests
+
+    from nxshared.broker_access import installed_grants
+
+    sys.path.insert(0, str(ROOT / "deploy"))
+    import broker_setup
+
+    try:
+        broker_setup.apply(installed_grants())
+    except requests.RequestException as exc:
+        sys.exit(f"cannot set up the broker's users through its management API: {exc} (`make broker`)")
+
+
+def service_env(name):
+    """The environment a service starts with: its own broker user when the broker is managed here."""
+    from nxshared.broker_access import local_party_uri, service_user
+
+    if not managed_broker():
+        return None
+    return {**os.environ, f"NX_{name.upper()}_AMQP_URI": local_party_uri(service_user(name))}
+
+
 def deploy_topology():
-    """Declare every installed service's exchange and queues (``nx deploy``)."""
+    """Declare every installed service's exchange and queues (``nx deploy``), as the operator."""
     from kombu import Connection
 
+    from nxshared.broker_access import OPERATOR_USER, local_party_uri
     from nxshared.topology import deploy_installed
 
-    config = {**queue_type_setting(), **apply_overrides({"AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/"})}
+    if managed_broker():
+        setup_broker_parties()
+        config = {**queue_type_setting(), "AMQP_URI": local_party_uri(OPERATOR_USER)}
+    else:
+        config = {**queue_type_setting(), **apply_overrides({"AMQP_URI": ""})}
     try:
         with Connection(config["AMQP_URI"], connect_timeout=5) as conn:
             conn.ensure_connection(max_retries=3)
@@ -92,7 +128,8 @@ def command(name):
 
 def settings_digest(name):
     """What the service would run with from this environment: ``up`` compares it with the running one."""
-    text = json.dumps({**queue_type_setting(), **load_settings(service_dir(name))}, sort_keys=True, default=str)
+    settings = load_settings(service_dir(name), environ=service_env(name))
+    text = json.dumps({**queue_type_setting(), **settings}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -178,6 +215,7 @@ class Supervised:
         self.proc = subprocess.Popen(
             command(self.name),
             cwd=ROOT,
+            env=service_env(self.name),
             stdin=subprocess.DEVNULL,
             stdout=self.output,
             stderr=subprocess.STDOUT if self.output else None,

@@ -11,7 +11,10 @@ Reads (``get_…``, ``list_…``) are asked again across a broker reconnect for 
 ``NX_RPC_RETRY_SECONDS`` (30); other calls are sent once. A broker that cannot be reached is a
 one-line message, not a stack trace.
 
-Broker: ``AMQP_URI``; token secret: ``NX_AUTH_SECRET``, else the local secrets file the services share.
+Broker: ``AMQP_URI`` when set (every command uses it as given); otherwise the suite's local vhost as
+``make run``/``make up`` set it up, as the departmental client user (``nx-client``: calls) or the
+operators' user (``nx-operator``: ``deploy``, ``dead-letters``), passwords from the local secrets
+file. Token secret: ``NX_AUTH_SECRET``, else the same secrets file the services share.
 """
 
 import argparse
@@ -21,11 +24,12 @@ import sys
 
 import nxshared  # noqa: F401  (silences eventlet's import-time warning)
 
-DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 
+def amqp_uri(operator=False):
+    """The broker as an explicit ``AMQP_URI``, else as the client (or operator) party."""
+    from nxshared.broker_access import CLIENT_USER, OPERATOR_USER, explicit_amqp_uri, local_party_uri
 
-def amqp_uri():
-    return os.environ.get("AMQP_URI") or os.environ.get("NX_AMQP_URI") or DEFAULT_AMQP_URI
+    return explicit_amqp_uri() or local_party_uri(OPERATOR_USER if operator else CLIENT_USER)
 
 
 def secret():
@@ -94,7 +98,7 @@ def cmd_deploy(args):
 
     from nxshared.topology import deploy_installed, queue_type_setting
 
-    with Connection(amqp_uri()) as conn:
+    with Connection(amqp_uri(operator=True)) as conn:
         declared = deploy_installed(conn, queue_type_setting())
     for sub in declared:
         print(f"declared {sub.queue_name} (+ retry and .dead queues) for {sub.describe()}")
@@ -107,7 +111,7 @@ def cmd_dead_letters(args):
 
     subscriptions = installed_subscriptions()
 
-    with Connection(amqp_uri()) as conn:
+    with Connection(amqp_uri(operator=True)) as conn:
         if args.replay:
             sub = next((s for s in subscriptions if s.queue_name == args.replay), None)
             if sub is None:
