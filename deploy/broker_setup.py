@@ -3,6 +3,9 @@
     python deploy/broker_setup.py                  apply to the local broker (management API)
     python deploy/broker_setup.py --definitions F  write a RabbitMQ definitions file instead
                                                    (for a production broker: rabbitmqctl import_definitions F)
+    python deploy/broker_setup.py --compose        for docker compose: .data/rabbitmq-definitions.json and
+                                                   .data/compose.env (the services' broker passwords and a
+                                                   token secret), both 0600
     python deploy/broker_setup.py --table          print the permission table (user → configure/write/read)
     python deploy/broker_setup.py --write-readme   rewrite that table in the README
 
@@ -17,8 +20,15 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from nxshared.broker_access import ManagementApi, definitions, installed_grants
-from nxshared.secrets import broker_password, secrets_file
+from nxshared.broker_access import (
+    CLIENT_USER,
+    OPERATOR_USER,
+    ManagementApi,
+    definitions,
+    installed_grants,
+    installed_sources,
+)
+from nxshared.secrets import auth_secret, broker_password, secrets_file
 
 DEFAULT_ADMIN_URL = "http://guest:guest@127.0.0.1:15672"
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -52,13 +62,38 @@ def apply(grants):
     api.apply(grants, passwords(grants), vhost())
 
 
+def write_private(path, text):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    print(f"wrote {path}")
+
+
+def compose_env(grants):
+    """The variables docker-compose.yml needs: each service's broker password, the token secret."""
+    secret = auth_secret(os.environ.get("NX_AUTH_SECRET"))
+    lines = [f"NX_AUTH_SECRET={secret}"]
+    for g in grants:
+        if g.user.startswith("nx-") and g.user not in (CLIENT_USER, OPERATOR_USER):
+            service = g.user.removeprefix("nx-")
+            lines.append(f"NX_BROKER_PASSWORD_{service.upper()}={broker_password(g.user, secrets_file())}")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv):
     grants = installed_grants()
     if argv[:1] == ["--definitions"] and len(argv) == 2:
-        with open(argv[1], "w", encoding="utf-8") as fh:
-            json.dump(definitions(grants, passwords(grants), vhost()), fh, indent=2)
-        os.chmod(argv[1], 0o600)
-        print(f"wrote {argv[1]} ({len(grants)} users in vhost {vhost()})")
+        write_private(
+            argv[1], json.dumps(definitions(grants, passwords(grants), vhost(), installed_sources()), indent=2)
+        )
+    elif argv == ["--compose"]:
+        write_private(
+            ".data/rabbitmq-definitions.json",
+            json.dumps(definitions(grants, passwords(grants), "nx", installed_sources()), indent=2),
+        )
+        write_private(".data/compose.env", compose_env(grants))
     elif argv == ["--table"]:
         print(table(grants))
     elif argv == ["--write-readme"]:

@@ -131,11 +131,34 @@ def password_hash(password: str, salt: bytes | None = None) -> str:
     return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
 
 
-def definitions(grants: Iterable[Grant], passwords: dict[str, str], vhost: str) -> dict:
-    """A RabbitMQ definitions document (``rabbitmqctl import_definitions``) for these grants."""
+def installed_sources() -> list[str]:
+    """Every events exchange the installed services own or bind to (a subscriber may not create
+    another service's exchange, so a broker set up from definitions has them all from the start)."""
+    from nxshared.discovery import installed_services
+    from nxshared.topology import installed_subscriptions
+
+    subscribed = {src for sub in installed_subscriptions() for src in sub.sources}
+    return sorted({s.name for s in installed_services()} | subscribed)
+
+
+def definitions(grants: Iterable[Grant], passwords: dict[str, str], vhost: str, sources: Iterable[str] = ()) -> dict:
+    """A RabbitMQ definitions document (``rabbitmqctl import_definitions``) for these grants, with
+    the events exchanges of ``sources``."""
     grants = list(grants)
     return {
         "vhosts": [{"name": vhost}],
+        "exchanges": [
+            {
+                "name": f"{source}.events",
+                "vhost": vhost,
+                "type": "topic",
+                "durable": True,
+                "auto_delete": False,
+                "internal": False,
+                "arguments": {},
+            }
+            for source in sources
+        ],
         "users": [
             {
                 "name": g.user,

@@ -132,3 +132,29 @@ def test_the_readme_prints_the_permissions_the_code_grants():
     readme = setup.README.read_text(encoding="utf-8")
     expected = setup.readme_with_table(readme, installed_grants())
     assert expected == readme, "README is stale: run python deploy/broker_setup.py --write-readme"
+
+
+def test_the_definitions_file_sets_up_a_broker_the_same_way():
+    """What a production broker imports (``deploy/broker_setup.py --definitions``): loaded here
+    through the management API, its users log in and keep to their part."""
+    from nxshared.broker_access import definitions, installed_sources
+
+    prefix = f"d{uuid.uuid4().hex[:6]}-"
+    vhost = f"nxt-defs-{uuid.uuid4().hex[:8]}"
+    grants = installed_grants(prefix)
+    passwords = {g.user: uuid.uuid4().hex for g in grants}
+    api = ManagementApi(*ADMIN)
+    response = api.session.post(
+        f"{ADMIN[0]}/api/definitions", json=definitions(grants, passwords, vhost, installed_sources()), timeout=30
+    )
+    assert response.status_code in (200, 201, 204), response.text
+    try:
+        uri = {
+            g.user.removeprefix(prefix): amqp_uri(g.user, passwords[g.user], "127.0.0.1", 5672, vhost) for g in grants
+        }
+        planned = planned_event()
+        publish(uri["nx-planning"], "planning.events", "project.planned", planned)  # the exchange is there
+        refused(lambda: publish(uri["nx-client"], "planning.events", "project.planned", planned))
+    finally:
+        api.session.delete(f"{ADMIN[0]}/api/vhosts/{vhost}", timeout=10)
+        api.delete_users(passwords)

@@ -49,7 +49,17 @@ def test_each_service_gets_its_own_database(name):
     env = COMPOSE["services"][name]["environment"]
     url = env["NX_DATABASE_URL"].replace("{service}", name)
     assert url.endswith(f"/nx_{name}")
-    assert env["AMQP_URI"].startswith("amqp://") and "@rabbitmq:" in env["AMQP_URI"]
+    # its own broker user in the suite's vhost, its password from the environment (never guest)
+    assert re.fullmatch(
+        rf"amqp://nx-{name}:\$\{{NX_BROKER_PASSWORD_{name.upper()}:\?[^}}]+\}}@rabbitmq:5672/nx", env["AMQP_URI"]
+    )
+
+
+def test_the_broker_loads_the_suites_users_and_permissions():
+    rabbit = COMPOSE["services"]["rabbitmq"]
+    assert "load_definitions" in rabbit["environment"]["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
+    assert "./.data/rabbitmq-definitions.json:/etc/rabbitmq/nx-definitions.json:ro" in rabbit["volumes"]
+    assert "guest" not in (ROOT / "docker-compose.yml").read_text()
 
 
 def test_the_database_init_creates_one_database_per_service_folder(tmp_path):
