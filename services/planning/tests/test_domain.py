@@ -148,6 +148,14 @@ def test_supplementary_is_declared_any_day_for_the_current_year():
         )
 
 
+def test_a_classified_projects_name_does_not_travel_in_project_planned():
+    for classified, travelling in ((False, "智慧教育平台"), (True, "")):
+        project = declare(
+            plan_type="supplementary", plan_year=2026, higher_level_requirement="省厅通知", classified=classified
+        )
+        assert plans.planned(project, COUNTY).data()["name"] == travelling
+
+
 def test_supplementary_needs_office_review_before_county_approval():
     project = declare(plan_type="supplementary", plan_year=2026, higher_level_requirement="省厅通知")
     with pytest.raises(Conflict) as err:

@@ -35,11 +35,12 @@ class AnnualPlan:
 
 
 def planned(project: Project, caller: Caller) -> ProjectPlanned:
-    """``project.planned``: what review and approval need to know of a project in a plan."""
+    """``project.planned``: what review, approval and finance need to know of a project in a plan.
+    A classified project's name does not travel: no consumer's rule needs it (Art 25)."""
     return ProjectPlanned(
         project_id=project.project_id,
         actor=caller.actor,
-        name=project.name,
+        name="" if project.classified else project.name,
         unit=project.unit,
         construction_mode=project.construction_mode,
         plan_year=project.plan_year,
