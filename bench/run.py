@@ -11,7 +11,8 @@ a bare nameko echo RPC and a bare nameko event hop (EventDispatcher → event_ha
    (bench/probe: the moment each COMMIT returned, written by the services themselves; no polling).
 4. declare_project per second at 1, 5 and 20 concurrent callers beside echo's rate.
 5. ~100 declarations/s sustained (60 s; 20 s with --quick): planning's outbox backlog during, and
-   the time the backlog needs to reach 0 after the load.
+   the time the backlog needs to reach 0 after the load; and the outbox relay by itself (nxshared's
+   OutboxRelay on a pre-filled SQLite outbox): how many events per second it publishes and marks.
 6. list_projects and /public/projects p50 at 10,000 and 100,000 projects (10,000 only with
    --quick), bulk-loaded (bench/bulk_load.py), on SQLite and on PostgreSQL. A call slower than the
    cap is reported as "> N s".
@@ -32,6 +33,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+import uuid  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -56,9 +58,27 @@ from nxshared.discovery import installed_services  # noqa: E402
 PG_PREFIX = "nxbench"
 
 FULL = dict(
-    n=300, hops=100, rate_seconds=12, load_seconds=60, drain_cap=300, sizes=(10_000, 100_000), call_cap=30, budget=20
+    relay_events=5000,
+    n=300,
+    hops=100,
+    rate_seconds=12,
+    load_seconds=60,
+    drain_cap=300,
+    sizes=(10_000, 100_000),
+    call_cap=30,
+    budget=20,
 )
-QUICK = dict(n=100, hops=40, rate_seconds=4.5, load_seconds=20, drain_cap=60, sizes=(10_000,), call_cap=10, budget=5)
+QUICK = dict(
+    relay_events=2000,
+    n=100,
+    hops=40,
+    rate_seconds=4.5,
+    load_seconds=20,
+    drain_cap=60,
+    sizes=(10_000,),
+    call_cap=10,
+    budget=5,
+)
 LOAD_RATE = 100
 LOAD_CALLERS = 10
 CONCURRENCY = (1, 5, 20)
@@ -338,6 +358,54 @@ def sustained(suite, rpc, cfg):
     }
 
 
+def relay_alone(amqp_uri, workdir, n):
+    """The outbox relay by itself: ``n`` committed events of ``n / 5`` projects, published and marked."""
+    from kombu import Connection, Exchange, Queue
+    from prometheus_client import CollectorRegistry
+
+    from nxshared.db import OUTBOX, RELIABILITY_METADATA
+    from nxshared.metrics import SuiteMetrics
+    from nxshared.outbox import OutboxRelay
+
+    engine = make_engine(f"sqlite:///{workdir / 'relay.db'}")
+    RELIABILITY_METADATA.create_all(engine)
+    now = dt.datetime.now(dt.UTC)
+    rows = []
+    for i in range(n):
+        event_id = str(uuid.uuid4())
+        payload = {"event_id": event_id, "event_type": "bench.relayed", "project_id": f"prj-{i % (n // 5)}"}
+        rows.append(dict(payload, payload=payload, created_at=now, attempts=0))
+    with engine.begin() as conn:
+        conn.execute(OUTBOX.insert(), rows)
+    with Connection(amqp_uri) as conn:
+        exchange = Exchange("bench_relay.events", type="topic", durable=True)
+        Queue("bench-relayed", exchange, routing_key="bench.relayed")(conn.channel()).declare()
+    relay = OutboxRelay(
+        engine=engine,
+        outbox=OUTBOX,
+        amqp_uri=amqp_uri,
+        source="bench_relay",
+        config={},
+        metrics=SuiteMetrics(CollectorRegistry()),
+    )
+    start = time.perf_counter()
+    rounds = 0
+    while relay.relay_once()[0]:
+        rounds += 1
+    elapsed = time.perf_counter() - start
+    with engine.connect() as conn:
+        left = conn.execute(select(func.count()).select_from(OUTBOX).where(OUTBOX.c.sent_at.is_(None))).scalar_one()
+    engine.dispose()
+    return {
+        "events": n,
+        "projects": n // 5,
+        "seconds": elapsed,
+        "per_s": (n - left) / elapsed,
+        "rounds": rounds,
+        "unsent": left,
+    }
+
+
 # --- 6: lists at scale ----------------------------------------------------------------------------------
 
 
@@ -421,6 +489,7 @@ def run(cfg):
                     report["throughput"] = throughput(rpc, cfg)
                     report["sustained"] = sustained(suite, rpc, cfg)
                     report["rss_after_load_mb"] = suite.rss_mb()
+                    report["relay_alone"] = relay_alone(amqp_uri, work, cfg["relay_events"])
                     report["lists"] = {"sqlite": lists_at_scale(suite, rpc, cfg)}
             finally:
                 rpc.close()
@@ -505,6 +574,11 @@ def table(report):
         f"| outbox backlog during the load, max / at its end | {s['backlog_max']:.0f} / {s['backlog_at_end']:.0f} | | < 200 |",
         f"| outbox drained after the load in | {drain} | | within seconds |",
     ]
+    relay = report["relay_alone"]
+    rows.append(
+        f"| outbox relay alone: {relay['events']:,} committed events of {relay['projects']:,} projects published and marked sent | "
+        f"{relay['per_s']:.0f} events/s ({relay['seconds']:.1f} s) | | keeps up with ~100/s |"
+    )
     for backend, lists in report["lists"].items():
         for size, m in lists.items():
             if size == "planning_rss_mb":
