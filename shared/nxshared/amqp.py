@@ -110,6 +110,7 @@ class ConfirmedBatches:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ConfirmTimeout(f"{len(self._pending)} message(s) without a confirm after {self.confirm_timeout}s")
+            assert self._connection is not None  # opened by the publish that is awaiting confirms
             try:
                 self._connection.drain_events(timeout=remaining)
             except TimeoutError:

@@ -118,7 +118,7 @@ class OutboxRelay:
             conn.execute(
                 update(self.outbox).where(self.outbox.c.id.in_([row.id for row in rows])).values(sent_at=Clock.now())
             )
-        counts = defaultdict(int)
+        counts: defaultdict[str, int] = defaultdict(int)
         for row in rows:
             counts[row.event_type] += 1
         for event_type, n in counts.items():
