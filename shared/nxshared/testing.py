@@ -165,11 +165,16 @@ def planned_event(project_id=None, **overrides):
 
 def deliver(container, handler, payload):
     """Publish ``payload`` through the broker as its source would, wait until ``handler`` of the
-    test container has finished with it, and re-raise what the handler raised."""
+    test container has finished with *this* event (other events, e.g. the service's own coming
+    back, may pass through the same handler meanwhile), and re-raise what the handler raised."""
     from nameko.standalone.events import event_dispatcher
     from nameko.testing.services import entrypoint_waiter
 
-    with entrypoint_waiter(container, handler, timeout=10) as handled:
+    def this_event(worker_ctx, result, exc_info):
+        args = worker_ctx.args or ({},)
+        return isinstance(args[0], dict) and args[0].get("event_id") == payload["event_id"]
+
+    with entrypoint_waiter(container, handler, timeout=10, callback=this_event) as handled:
         event_dispatcher(container.config)(payload["source"], payload["event_type"], payload)
     handled.get()
     return payload
