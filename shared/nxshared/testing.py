@@ -171,7 +171,7 @@ def deliver(container, handler, payload):
     from nameko.testing.services import entrypoint_waiter
 
     def this_event(worker_ctx, result, exc_info):
-        args = worker_ctx.args or ({},)
+        args: tuple = worker_ctx.args or ({},)
         return isinstance(args[0], dict) and args[0].get("event_id") == payload["event_id"]
 
     with entrypoint_waiter(container, handler, timeout=10, callback=this_event) as handled:
