@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from nxshared.auth import TokenPolicy, decode_token, mint_token
-from nxshared.core.caller import ANY_UNIT, Caller
+from nxshared.core.caller import ANY_UNIT, Caller, may_see, org_list_setting
 from nxshared.core.errors import Unauthorized
 from nxshared.core.money import parse_money
 from nxshared.secrets import SecretError, auth_secret, check_secret
@@ -162,3 +162,25 @@ def test_short_and_sample_secrets_are_refused():
     with pytest.raises(SecretError):
         check_secret("change-me-in-production-at-least-32-bytes")
     assert check_secret("change-me-in-production-at-least-32-bytes", dev_mode=True)
+
+
+class _Project:
+    def __init__(self, unit="unit:edu", construction_mode="self_built", classified=False):
+        self.unit, self.construction_mode, self.classified = unit, construction_mode, classified
+
+
+def test_the_one_visibility_rule_of_art_4_and_25():
+    visible_to = ("smart_office", "audit")
+    assert may_see(Caller("a", "unit:edu"), _Project(), visible_to)
+    assert not may_see(Caller("a", "unit:health"), _Project(), visible_to)
+    assert may_see(Caller("a", "data_center"), _Project(construction_mode="unified", classified=True), ())
+    assert may_see(Caller("a", "drc"), _Project(), visible_to)
+    assert not may_see(Caller("a", "drc"), _Project(classified=True), visible_to)
+    assert may_see(Caller("a", "audit"), _Project(classified=True), visible_to)
+
+
+def test_an_org_list_setting_names_only_org_codes():
+    assert org_list_setting("smart_office, drc,") == ("smart_office", "drc")
+    assert org_list_setting(["unit:edu"]) == ("unit:edu",)
+    with pytest.raises(ValueError):
+        org_list_setting("smart_office,Finance")

@@ -38,7 +38,7 @@ from enum import StrEnum
 from typing import Any
 
 from approval.events import ApprovalApplied, ApprovalGranted, ApprovalRejected
-from nxshared.core.caller import Caller, check_project_owner, project_owner
+from nxshared.core.caller import Caller, check_project_owner, may_see, org_list_setting
 from nxshared.core.errors import Conflict, NotFound, RuleViolation, ValidationError
 from nxshared.core.events import Event
 
@@ -99,9 +99,7 @@ class ApprovalRules:
             raise ValueError(f"APPROVAL_NO_FORMAT must use only {{year}} and {{seq}}: {approval_no_format!r}") from None
         if first == second:
             raise ValueError(f"APPROVAL_NO_FORMAT must contain {{seq}}: {approval_no_format!r}")
-        if isinstance(classified_visible_to, str):
-            classified_visible_to = [o.strip() for o in classified_visible_to.split(",") if o.strip()]
-        return cls(approval_no_format, tuple(classified_visible_to))
+        return cls(approval_no_format, org_list_setting(classified_visible_to))
 
 
 @dataclass
@@ -267,11 +265,7 @@ def check_owner(caller: Caller, project: Project) -> None:
 def can_see(caller: Caller, project: Project, rules: ApprovalRules) -> bool:
     """Art 4, 25: a unit sees its own projects (and those built for it); a bureau sees every project
     but a classified one, which only the bureaus of ``CLASSIFIED_VISIBLE_TO`` see."""
-    if caller.org in (project.unit, project_owner(project)):
-        return True
-    if caller.is_unit:
-        return False
-    return not project.classified or caller.org in rules.classified_visible_to
+    return may_see(caller, project, rules.classified_visible_to)
 
 
 def check_visible(caller: Caller, project: Project | None, rules: ApprovalRules) -> Project:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from nxshared.core.caller import Caller, check_project_owner, is_org, project_owner
+from nxshared.core.caller import Caller, check_project_owner, may_see, org_list_setting, project_owner
 from nxshared.core.errors import Conflict, NotFound, RuleViolation
 from nxshared.core.events import DomainEvent
 from nxshared.core.money import format_money, parse_money
@@ -84,11 +84,8 @@ class ReviewRules:
         minimum = _int_setting("PANEL_MIN_EXPERTS", panel_min_experts)
         if minimum < ART_12_MIN_PANEL:
             raise ValueError(f"PANEL_MIN_EXPERTS: Art 12 requires at least {ART_12_MIN_PANEL} experts, got {minimum}")
-        orgs = _list_setting(classified_visible_to)
-        bad_orgs = [org for org in orgs if not is_org(org)]
-        if bad_orgs:
-            raise ValueError(f"CLASSIFIED_VISIBLE_TO: not org codes {bad_orgs}")
-        return cls(panel_threshold, filing, minimum, tuple(levels), tuple(orgs))
+        orgs = org_list_setting(classified_visible_to if isinstance(classified_visible_to, (str, list, tuple)) else "")
+        return cls(panel_threshold, filing, minimum, tuple(levels), orgs)
 
 
 def _int_setting(name: str, value: object) -> int:
@@ -204,11 +201,7 @@ def check_owner(caller: Caller, project: PlannedProject) -> None:
 def can_see(caller: Caller, project: PlannedProject, rules: ReviewRules) -> bool:
     """Art 4, 25: a unit sees only its own projects; a classified project only its owner and the
     bureaus named in ``CLASSIFIED_VISIBLE_TO``; the bureaus see every other project."""
-    if caller.org in (project.unit, project_owner(project)):
-        return True
-    if caller.is_unit:
-        return False
-    return not project.classified or caller.org in rules.classified_visible_to
+    return may_see(caller, project, rules.classified_visible_to)
 
 
 def project_not_found() -> NotFound:

@@ -5,6 +5,7 @@ bureau's code or ``unit:<code>`` in lower case. ``normalize_org`` is the only wa
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -61,3 +62,29 @@ def check_project_owner(caller: Caller, project: OwnedProject, action: str) -> N
     owner = project_owner(project)
     if caller.org != owner:
         raise Forbidden("NOT_PROJECT_OWNER", f"只有项目建设单位（{owner}）可以{action}（第四条、第十一条）", "Art 11")
+
+
+class VisibleProject(OwnedProject, Protocol):
+    @property
+    def classified(self) -> bool: ...
+
+
+def may_see(caller: Caller, project: VisibleProject, classified_visible_to: Iterable[str]) -> bool:
+    """Art 4, 25, the one visibility rule of every service: a unit sees its own projects (and those
+    built for it); a bureau sees every project but a classified one, which only its owner and the
+    bureaus of ``CLASSIFIED_VISIBLE_TO`` see."""
+    if caller.org in (project.unit, project_owner(project)):
+        return True
+    if caller.is_unit:
+        return False
+    return not project.classified or caller.org in tuple(classified_visible_to)
+
+
+def org_list_setting(value: str | Iterable[str], name: str = "CLASSIFIED_VISIBLE_TO") -> tuple[str, ...]:
+    """A setting naming orgs (``"smart_office,drc"`` or a list): each must be an org code."""
+    orgs = [o.strip() for o in value.split(",")] if isinstance(value, str) else [str(o).strip() for o in value]
+    orgs = [o for o in orgs if o]
+    unknown = [o for o in orgs if not is_org(o)]
+    if unknown:
+        raise ValueError(f"{name}: not org codes: {', '.join(unknown)}")
+    return tuple(orgs)

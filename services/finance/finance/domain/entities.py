@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from nxshared.core.caller import is_org
+from nxshared.core.caller import org_list_setting
 from nxshared.core.errors import Conflict, RuleViolation
 from nxshared.core.money import format_money
 
@@ -98,14 +98,7 @@ class FinanceRules:
 
     @classmethod
     def from_settings(cls, classified_visible_to: str | Iterable[str]) -> "FinanceRules":
-        orgs = classified_visible_to
-        if isinstance(orgs, str):
-            orgs = [o.strip() for o in orgs.split(",") if o.strip()]
-        orgs = tuple(orgs)
-        bad = [o for o in orgs if not is_org(o)]
-        if bad:
-            raise ValueError(f"CLASSIFIED_VISIBLE_TO: not org codes: {bad}")
-        return cls(orgs)
+        return cls(org_list_setting(classified_visible_to))
 
 
 @dataclass

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from nxshared.core.caller import Caller, check_project_owner, project_owner
+from nxshared.core.caller import Caller, check_project_owner, may_see, org_list_setting
 from nxshared.core.errors import Forbidden, NotFound, RuleViolation, ValidationError
 from planning.domain import Decided, new_id
 from planning.events import ProjectDeclared
@@ -48,10 +48,7 @@ class PlanningRules:
     @classmethod
     def from_settings(cls, declaration_window: str, classified_visible_to: str | Iterable[str]) -> "PlanningRules":
         start, end = parse_window(declaration_window)
-        orgs = classified_visible_to
-        if isinstance(orgs, str):
-            orgs = [o.strip() for o in orgs.split(",") if o.strip()]
-        return cls(start, end, tuple(orgs))
+        return cls(start, end, org_list_setting(classified_visible_to))
 
 
 def parse_window(text: str) -> tuple[MonthDay, MonthDay]:
@@ -121,13 +118,7 @@ def check_declarer(caller: Caller, unit: str, construction_mode: str) -> None:
 
 def can_see(caller: Caller, project: Project, rules: PlanningRules) -> bool:
     """A unit sees its own projects; a classified project only the orgs that need it (Art 25)."""
-    if caller.org in (project.unit, project_owner(project)):
-        return True
-    if caller.is_unit:
-        return False
-    if project.classified:
-        return caller.org in rules.classified_visible_to
-    return True
+    return may_see(caller, project, rules.classified_visible_to)
 
 
 @dataclass(frozen=True)
