@@ -6,9 +6,9 @@ inside the entrypoint: nameko replies to an RPC before dependency hooks run, so 
 could fail after the caller was told it succeeded.
 
 **One locking rule.** A unit of work locks the aggregate it changes before it reads it for a
-decision: ``uow.locked(Entity, key)`` is ``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite every unit
-of work is a write transaction from its first statement (``BEGIN IMMEDIATE``), which serialises
-writers. Reads (``reading()``) take no lock.
+decision: each service's repository loads it with a ``locked_…`` method (``SELECT … FOR UPDATE`` on
+PostgreSQL); on SQLite every unit of work is a write transaction from its first statement
+(``BEGIN IMMEDIATE``), which serialises writers. Reads (``reading()``) take no lock.
 """
 
 import logging
@@ -99,10 +99,6 @@ class UnitOfWork:
         self.repo = repo
         self.events = []
         self.consumed = []
-
-    def locked(self, entity, key):
-        """The aggregate ``entity`` with primary key ``key``, locked until this unit of work ends."""
-        return self.session.get(entity, key, with_for_update=True)
 
     def emit(self, *events: DomainEvent):
         """Record what a decision caused, to be published once this transaction commits; returns
