@@ -28,7 +28,7 @@ from nameko.testing.utils import find_free_port  # noqa: E402
 from nxshared.demo import sample_project  # noqa: E402
 from nxshared.discovery import installed_services  # noqa: E402
 
-YEAR = 2027  # the suite runs on 2026-12-15, inside the declaration window
+YEAR = 2026  # the suite runs on 2026-12-15: a supplementary project is for the current year
 ESTIMATE = "1000000.00"  # a center-opinion review: the shortest way to an approval
 NOT_HEARD_YET = ("NOT_IN_ANNUAL_PLAN", "APPROVAL_NOT_GRANTED")
 
@@ -65,15 +65,13 @@ def side_by_side(echo, call, n, warmup=10):
 
 
 def contracted_project(rpc):
-    """A project driven from its declaration to a registered contract; its id."""
+    """A supplementary project (Art 9: no annual plan is approved, so other benches may still
+    declare for the coming year) driven from its declaration to a registered contract; its id."""
     project = sample_project(YEAR)
-    project.update(plan_type="annual", higher_level_requirement=None, estimated_investment=ESTIMATE)
-    project.update(annual_investments=[{"year": YEAR, "amount": ESTIMATE}])
+    project.update(estimated_investment=ESTIMATE, annual_investments=[{"year": YEAR, "amount": ESTIMATE}])
     pid = rpc("unit:edu").planning.declare_project(project=project)["project_id"]
-    rpc("smart_office").planning.compile_annual_plan(year=YEAR, project_ids=[pid])
-    rpc("finance").planning.concur_annual_plan(year=YEAR)
-    rpc("drc").planning.concur_annual_plan(year=YEAR)
-    rpc("county_gov").planning.approve_annual_plan(year=YEAR)
+    rpc("smart_office").planning.review_supplementary(project_id=pid, decision="approve", opinion="同意")
+    rpc("county_gov").planning.approve_supplementary(project_id=pid)
     plan_doc = {"title": "建设方案", "document_ref": "DOC-BENCH", "budget": ESTIMATE}
     review = until(lambda: rpc("unit:edu").review.submit_construction_plan(project_id=pid, plan=plan_doc))
     rpc("data_center").review.conclude_review(review_id=review["review_id"], verdict="passed", opinion="通过")

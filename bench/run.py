@@ -48,6 +48,7 @@ from common import (  # noqa: E402
     summary,
     vhost,
 )
+from disburse import contracted_project  # noqa: E402
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
@@ -204,6 +205,15 @@ def pipeline_latencies(rpc, ids, timings):
         )
         reviews[pid] = submitted["review_id"]
     return reviews
+
+
+def disbursements(rpc, cfg, timings):
+    """finance's ``disburse`` (a locked ledger, the running total against the budget, the payment
+    and its event in one transaction) on a project driven to its contract, beside the echo."""
+    pid = contracted_project(rpc.get)
+    finance = rpc.get("finance").finance
+    for _ in range(cfg["n"]):
+        timings("disburse", lambda: finance.disburse(project_id=pid, amount="1.00", purpose="基准测试"))
 
 
 def event_hops(suite, rpc, reviews, m, timings):
@@ -486,6 +496,7 @@ def run(cfg):
                     timings = Timings(rpc.get("unit:edu").bench_echo)
                     reviews = latencies(suite, rpc, cfg, timings)
                     report["event_hop"] = event_hops(suite, rpc, reviews, cfg["hops"], timings)
+                    disbursements(rpc, cfg, timings)
                     report["latency"] = timings.summaries()
                     report["throughput"] = throughput(rpc, cfg)
                     report["sustained"] = sustained(suite, rpc, cfg)
@@ -549,6 +560,8 @@ def table(report):
     for name in ("declare_project", "get_project", "list_projects", "submit_construction_plan", "apply_for_approval"):
         rows.append(lat_row(name, lat[name], echo, targets.get(name, "")))
     rows.append(lat_row("conclude_review", lat["conclude_review"], echo))
+    if "disburse" in lat:
+        rows.append(lat_row("disburse", lat["disburse"], echo, "(issue 11)"))
     bare, ours = hop["bare_hop"], hop["hop"]
     rows += [
         f"| bare nameko event hop p50 / p99 (dispatch → handler) | {ms(bare['p50_ms'])} / {ms(bare['p99_ms'])} | baseline (n={bare['n']}) | |",
