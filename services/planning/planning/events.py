@@ -48,21 +48,25 @@ class ProjectNotPlanned(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ChangeApproved(DomainEvent):
-    event_type: ClassVar[str] = "change.approved"
-    version: ClassVar[int] = 2
+class ChangeDecided(DomainEvent):
+    """The data of either decision on a change (one schema, ``ChangeDecidedV2``): an approved change
+    that alters the estimate carries the new one (Art 18)."""
+
     change_id: str
     opinion: str
     estimated_investment: Decimal | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class ChangeRejected(DomainEvent):
+class ChangeApproved(ChangeDecided):
+    event_type: ClassVar[str] = "change.approved"
+    version: ClassVar[int] = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeRejected(ChangeDecided):
     event_type: ClassVar[str] = "change.rejected"
     version: ClassVar[int] = 2
-    change_id: str
-    opinion: str
-    estimated_investment: Decimal | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

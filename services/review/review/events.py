@@ -19,30 +19,31 @@ class ReviewSubmitted(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReviewPassed(DomainEvent):
+class ReviewConcluded(DomainEvent):
+    """The data every conclusion carries (one schema, ``ReviewConcludedV1``); each outcome is its
+    own event type."""
+
+    review_id: str
+    route: str
+    opinion: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewPassed(ReviewConcluded):
     event_type: ClassVar[str] = "review.passed"
     version: ClassVar[int] = 1
-    review_id: str
-    route: str
-    opinion: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReviewFailed(DomainEvent):
+class ReviewFailed(ReviewConcluded):
     event_type: ClassVar[str] = "review.failed"
     version: ClassVar[int] = 1
-    review_id: str
-    route: str
-    opinion: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReviewFiled(DomainEvent):
+class ReviewFiled(ReviewConcluded):
     event_type: ClassVar[str] = "review.filed"
     version: ClassVar[int] = 1
-    review_id: str
-    route: str
-    opinion: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,7 +68,7 @@ class OpinionRecorded(DomainEvent):
     verdict: str
 
 
-CONCLUSION_EVENTS: dict[str, type[ReviewPassed | ReviewFailed | ReviewFiled]] = {
+CONCLUSION_EVENTS: dict[str, type[ReviewConcluded]] = {
     "passed": ReviewPassed,
     "failed": ReviewFailed,
     "filed": ReviewFiled,
