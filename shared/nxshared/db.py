@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 RELIABILITY_METADATA = MetaData()
 OUTBOX = outbox_table(RELIABILITY_METADATA)
 INBOX = inbox_table(RELIABILITY_METADATA)
+# built once: a statement made per event costs its construction and cache key (~0.3 ms a call)
+OUTBOX_INSERT = insert(OUTBOX)
 
 
 def normalize_url(url):
@@ -106,15 +108,16 @@ class UnitOfWork:
         made = []
         for domain_event in events:
             evt = REGISTRY.make(domain_event, source=self.source, occurred_at=self.clock.now())
-            self.session.execute(
-                insert(OUTBOX).values(
-                    event_id=evt.event_id,
-                    event_type=evt.event_type,
-                    project_id=evt.project_id,
-                    payload=evt.as_payload(),
-                    created_at=self.clock.now(),
-                    attempts=0,
-                )
+            self.session.connection().execute(
+                OUTBOX_INSERT,
+                {
+                    "event_id": evt.event_id,
+                    "event_type": evt.event_type,
+                    "project_id": evt.project_id,
+                    "payload": evt.as_payload(),
+                    "created_at": self.clock.now(),
+                    "attempts": 0,
+                },
             )
             self.events.append(evt)
             made.append(evt)

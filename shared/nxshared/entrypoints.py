@@ -103,15 +103,20 @@ class ReliableEventHandler(Consumer):
     metrics_kind = "event"
     queue_consumer = SettlingQueueConsumer()
 
-    def __init__(self, *event_types, source=None, sources=(), **kwargs):
+    def __init__(self, *event_types, source=None, sources=(), own_recorded=False, **kwargs):
         """``event_types`` are consumed from the service that registers each (or from ``source``
-        when that service is not installed here); ``sources`` adds every event of those services."""
+        when that service is not installed here); ``sources`` adds every event of those services.
+        ``own_recorded``: the service's own events among them are applied by the use cases that
+        emit them, and are not delivered here (``nxshared.topology``)."""
         self.bindings = bindings_for(event_types, source, sources)
+        self.own_recorded = own_recorded
         super().__init__(queue=None, requeue_on_error=False, **kwargs)
 
     def setup(self):
         config = self.container.config
-        self.subscription = Subscription(self.container.service_name, self.method_name, self.bindings)
+        self.subscription = Subscription(
+            self.container.service_name, self.method_name, self.bindings, self.own_recorded
+        )
         self.queue = work_queue(self.subscription, config)
         self.retry_queues = [retry_queue(self.subscription, delay, config) for delay in retry_delays(config)]
         self.dead_queue = dead_queue(self.subscription, config)

@@ -12,6 +12,7 @@ what is installed.
 """
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -75,6 +76,9 @@ class _EnvelopeSchema(Schema):
     data = fields.Dict(load_default=dict)
 
 
+_ENVELOPE = _EnvelopeSchema()
+
+
 class Registry:
     def __init__(self, specs: Iterable[EventSpec] = ()) -> None:
         self._specs: dict[str, EventSpec] = {}
@@ -126,7 +130,7 @@ class Registry:
         service registers is refused, or with ``unknown_types=True`` kept with its data as sent
         (for consumers that only read the envelope, such as a timeline)."""
         try:
-            envelope = _EnvelopeSchema().load(payload if isinstance(payload, dict) else {})
+            envelope = _ENVELOPE.load(payload if isinstance(payload, dict) else {})
         except marshmallow.ValidationError as exc:
             raise ValidationError("MALFORMED_EVENT", f"事件信封不合法：{exc.messages}") from None
         if unknown_types and envelope["event_type"] not in self.specs:
@@ -139,8 +143,15 @@ class Registry:
         return Event(**{**envelope, "version": spec.version, "data": data})
 
 
+@functools.cache
+def _lenient(schema_cls: type[Schema]) -> Schema:
+    """One instance per data schema, ignoring fields a newer peer added (schemas keep no call state)."""
+    return schema_cls(unknown=EXCLUDE)
+
+
 def _load_data(schema_cls: type[Schema], data: dict[str, Any], event_type: str) -> dict[str, Any]:
+    schema = _lenient(schema_cls)
     try:
-        return schema_cls(unknown=EXCLUDE).dump(schema_cls(unknown=EXCLUDE).load(data))
+        return schema.dump(schema.load(data))
     except marshmallow.ValidationError as exc:
         raise ValidationError("MALFORMED_EVENT", f"事件 {event_type} 的数据不合法：{exc.messages}") from None

@@ -13,6 +13,13 @@ must use the same type: RabbitMQ refuses to redeclare a queue with another type.
 A service declares its own queues at start; ``nx deploy`` declares those of every installed service,
 so an event published before its consumer ever started waits for it. (Without either, the outbox
 relay keeps an unroutable event unsent and tries again: nothing is dropped.)
+
+A handler that subscribes to its own service's events but has them already (``own_recorded``: the
+use case that emits them applies them in the same transaction, as planning's timeline does) is not
+sent them back: its own events are bound to ``….recorded`` instead, a queue that holds nothing
+(``x-max-length: 0``). The broker still routes them there, so the relay's ``mandatory`` publish
+treats them as it did when the handler received them, and nobody pays for a delivery that changes
+nothing.
 """
 
 import inspect
@@ -52,10 +59,24 @@ class Subscription:
     service: str
     handler: str
     bindings: tuple[tuple[str, str], ...]  # (source, routing key): an event type, or "#" for all
+    own_recorded: bool = False  # its own service's events are applied where they are emitted
 
     @property
     def queue_name(self) -> str:
         return f"nx.{self.service}.{self.handler}"
+
+    @property
+    def recorded_queue_name(self) -> str:
+        return f"{self.queue_name}.recorded"
+
+    @property
+    def delivered_bindings(self) -> tuple[tuple[str, str], ...]:
+        """What the work queue is bound to: ``bindings`` but the handler's own recorded events."""
+        return tuple(b for b in self.bindings if b not in self.recorded_bindings)
+
+    @property
+    def recorded_bindings(self) -> tuple[tuple[str, str], ...]:
+        return tuple(b for b in self.bindings if self.own_recorded and b[0] == self.service)
 
     @property
     def dead_queue_name(self) -> str:
@@ -104,7 +125,7 @@ def subscriptions_of(service_cls: Any) -> list[Subscription]:
     for method_name, method in inspect.getmembers(service_cls, callable):
         for entrypoint in getattr(method, "nameko_entrypoints", ()):
             if isinstance(entrypoint, ReliableEventHandler):
-                found.append(Subscription(service_cls.name, method_name, entrypoint.bindings))
+                found.append(Subscription(service_cls.name, method_name, entrypoint.bindings, entrypoint.own_recorded))
     return sorted(found, key=lambda s: s.queue_name)
 
 
@@ -136,9 +157,19 @@ def requeue_exchange(sub: Subscription) -> Exchange:
 
 
 def work_queue(sub: Subscription, config: dict | None = None) -> Queue:
-    bindings = [binding(events_exchange(src), routing_key=key) for src, key in sub.bindings]
+    bindings = [binding(events_exchange(src), routing_key=key) for src, key in sub.delivered_bindings]
     bindings.append(binding(requeue_exchange(sub), routing_key=sub.queue_name))  # retries come back this way
     return Queue(sub.queue_name, bindings=bindings, durable=True, queue_arguments=queue_arguments(config))
+
+
+def recorded_queue(sub: Subscription, config: dict | None = None) -> Queue | None:
+    """Where the handler's own recorded events are routed and dropped on arrival (see the module's
+    docstring); None when it has none."""
+    if not sub.recorded_bindings:
+        return None
+    bindings = [binding(events_exchange(src), routing_key=key) for src, key in sub.recorded_bindings]
+    arguments = {**queue_arguments(config), "x-max-length": 0}  # overflow drop-head: kept by none
+    return Queue(sub.recorded_queue_name, bindings=bindings, durable=True, queue_arguments=arguments)
 
 
 def retry_queue(sub: Subscription, delay_ms: int, config: dict | None = None) -> Queue:
@@ -197,6 +228,10 @@ def declare(connection: Any, subscriptions: Iterable[Subscription], sources: Ite
             ]
             for queue in queues:
                 queue(channel).declare()
+            if (recorded := recorded_queue(sub, config)) is not None:
+                recorded(channel).declare()
+                for src, key in sub.recorded_bindings:  # bound to the work queue by an older version
+                    channel.queue_unbind(sub.queue_name, f"{src}.events", key)
     finally:
         channel.close()
 

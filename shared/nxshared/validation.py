@@ -6,6 +6,7 @@ blank; org codes have one shape (``nxshared.core.caller.is_org``); money is the 
 decimal string; lists have a maximum length; years lie in a sane range.
 """
 
+import functools
 from typing import Any
 
 import marshmallow
@@ -31,15 +32,28 @@ def _flatten(messages, prefix=""):
             yield f"{name}: {text}"
 
 
-def load(schema: marshmallow.Schema, data: Any) -> Any:
+@functools.cache
+def instance(schema: type[marshmallow.Schema], many: bool = False) -> marshmallow.Schema:
+    """The one instance of ``schema`` this process uses. Building one deep-copies every declared
+    field (a third of a millisecond for a declaration's); a marshmallow 4 schema keeps nothing of a
+    call, so green threads share it."""
+    return schema(many=many)
+
+
+def load(schema: type[marshmallow.Schema], data: Any) -> Any:
     """Validate ``data`` with ``schema``; a ValidationError names every bad field."""
     if not isinstance(data, dict):
         raise ValidationError("INVALID_INPUT", "参数必须是对象（JSON object）")
     try:
-        return schema.load(data)
+        return instance(schema).load(data)
     except marshmallow.ValidationError as exc:
         detail = "; ".join(_flatten(exc.messages if isinstance(exc.messages, dict) else {"_": exc.messages}))
         raise ValidationError("INVALID_INPUT", f"输入不合法：{detail}"[:2000]) from None
+
+
+def dump(schema: type[marshmallow.Schema], obj: Any, *, many: bool = False) -> Any:
+    """``obj`` (or, with ``many``, each of ``obj``) as ``schema`` shows it."""
+    return instance(schema, many).dump(obj)
 
 
 class Text(fields.String):

@@ -2,8 +2,9 @@
 
 For an RPC method: which refusals it can raise (the errors it makes, ``NotFound("CODE", …)``, and
 those of every function it calls in its own package or in ``nxshared``, following literal codes
-passed down as arguments), which input schema loads each of its arguments (``load(s.PlanIn(), plan)``
-or ``load(s.X(), {"field": argument})``) and what it returns (``s.ReviewOut().dump(…)``).
+passed down as arguments), which input schema loads each of its arguments (``load(s.PlanIn, plan)``
+or ``load(s.X, {"field": argument})``) and what it returns (``dump(s.ReviewOut, …)``, ``many=True``
+for a list).
 
 A call on an object whose type is not known statically (``uow.repo.project(…)``) is followed into
 every method of that name in the service's package: a refusal may be listed that a particular call
@@ -300,22 +301,17 @@ class Loaded:
     field_name: str | None = None
 
 
-def _schema_class(expr: ast.expr, mod: Module):
-    """The marshmallow schema class of ``s.PlanIn()`` / ``s.PlanIn(many=True)``, else None."""
-    if not isinstance(expr, ast.Call):
-        return None, False
-    name = qualified(expr.func, mod)
+def _schema_class(expr: ast.expr, mod: Module) -> type | None:
+    """The marshmallow schema class ``s.PlanIn`` names, else None."""
+    name = qualified(expr, mod)
     if name is None or "." not in name:
-        return None, False
+        return None
     module_name, _, cls_name = name.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), cls_name)
     except (ImportError, AttributeError):
-        return None, False
-    if not hasattr(cls, "_declared_fields"):
-        return None, False
-    many = any(kw.arg == "many" and isinstance(kw.value, ast.Constant) and kw.value.value for kw in expr.keywords)
-    return cls, many
+        return None
+    return cls if hasattr(cls, "_declared_fields") else None
 
 
 def argument_schemas(fn: Function) -> dict[str, Loaded]:
@@ -328,7 +324,7 @@ def argument_schemas(fn: Function) -> dict[str, Loaded]:
             continue
         if len(node.args) < 2:
             continue
-        schema, _ = _schema_class(node.args[0], mod)
+        schema = _schema_class(node.args[0], mod)
         if schema is None:
             continue
         data = node.args[1]
@@ -367,9 +363,12 @@ def returned_shapes(fn: Function) -> list[Shape]:
 
 
 def _shape(expr: ast.expr, mod: Module) -> Shape:
-    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "dump":
-        schema, many = _schema_class(expr.func.value, mod)
+    if isinstance(expr, ast.Call) and qualified(expr.func, mod) == "nxshared.validation.dump" and expr.args:
+        schema = _schema_class(expr.args[0], mod)
         if schema is not None:
+            many = any(
+                kw.arg == "many" and isinstance(kw.value, ast.Constant) and kw.value.value for kw in expr.keywords
+            )
             return Shape(schema=schema, many=many)
     if isinstance(expr, ast.Dict):
         keys = []

@@ -45,7 +45,7 @@ SCHEMAS = """
 """
 
 SERVICE = """
-    from nxshared.validation import load
+    from nxshared.validation import dump, load
 
     from . import domain
     from . import schemas as s
@@ -53,11 +53,11 @@ SERVICE = """
 
     class Service:
         def act(self, thing_id, note):
-            wanted = load(s.NoteIn(), {"note": note})
+            wanted = load(s.NoteIn, {"note": note})
             domain.check_visible(None, "PROJECT_NOT_FOUND")
             self._step()
             uow.repo.locked(thing_id)
-            return s.ThingOut().dump(wanted)
+            return dump(s.ThingOut, wanted)
 
         def _step(self):
             domain.transition("closed")

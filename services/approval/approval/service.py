@@ -11,7 +11,7 @@ from nxshared.entrypoints import rpc, subscribe
 from nxshared.gauges import BusinessGauges
 from nxshared.service import ServiceBase
 from nxshared.settings import Rules
-from nxshared.validation import load
+from nxshared.validation import dump, load
 
 
 def approval_rules(config):
@@ -36,14 +36,14 @@ class ApprovalService(ServiceBase):
 
     @rpc(allow=[ANY_UNIT, "data_center"])
     def apply_for_approval(self, project_id, approval_type):
-        wanted = load(s.ApplicationIn(), {"project_id": project_id, "approval_type": approval_type})
+        wanted = load(s.ApplicationIn, {"project_id": project_id, "approval_type": approval_type})
         with self.db.transaction(SqlRepository) as uow:
             created = usecases.apply(uow, **wanted, caller=self.auth.caller, rules=self.rules, now=self.clock.now())
-            return s.ApprovalOut().dump(created)
+            return dump(s.ApprovalOut, created)
 
     @rpc(allow=["drc"])
     def grant_approval(self, project_id, opinion):
-        wanted = load(s.DecisionIn(), {"project_id": project_id, "opinion": opinion})
+        wanted = load(s.DecisionIn, {"project_id": project_id, "opinion": opinion})
         with self.db.transaction(SqlRepository) as uow:
             granted = usecases.grant(
                 uow,
@@ -53,21 +53,21 @@ class ApprovalService(ServiceBase):
                 year=self.clock.today().year,
                 now=self.clock.now(),
             )
-            return s.ApprovalOut().dump(granted)
+            return dump(s.ApprovalOut, granted)
 
     @rpc(allow=["drc"])
     def reject_approval(self, project_id, opinion):
-        wanted = load(s.DecisionIn(), {"project_id": project_id, "opinion": opinion})
+        wanted = load(s.DecisionIn, {"project_id": project_id, "opinion": opinion})
         with self.db.transaction(SqlRepository) as uow:
             rejected = usecases.reject(uow, **wanted, caller=self.auth.caller, rules=self.rules, now=self.clock.now())
-            return s.ApprovalOut().dump(rejected)
+            return dump(s.ApprovalOut, rejected)
 
     @rpc(allow=[ANY_ORG])
     def get_approval(self, project_id):
-        wanted = load(s.ProjectIdIn(), {"project_id": project_id})
+        wanted = load(s.ProjectIdIn, {"project_id": project_id})
         with self.db.reading() as session:
             found = usecases.get(SqlReading(session), **wanted, caller=self.auth.caller, rules=self.rules)
-            return s.ApprovalOut().dump(found)
+            return dump(s.ApprovalOut, found)
 
     # --- what approval learns from planning and review -------------------------------------------
 

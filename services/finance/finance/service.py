@@ -12,7 +12,7 @@ from nxshared.entrypoints import rpc, subscribe
 from nxshared.gauges import BusinessGauges
 from nxshared.service import ServiceBase
 from nxshared.settings import Rules
-from nxshared.validation import load
+from nxshared.validation import dump, load
 
 
 def finance_rules(config):
@@ -44,33 +44,33 @@ class FinanceService(ServiceBase):
     @rpc(allow=["finance"])
     def review_budget(self, project_id, approved_amount, opinion):
         wanted = load(
-            s.BudgetReviewIn(), {"project_id": project_id, "approved_amount": approved_amount, "opinion": opinion}
+            s.BudgetReviewIn, {"project_id": project_id, "approved_amount": approved_amount, "opinion": opinion}
         )
         with self.db.transaction(SqlRepository) as uow:
             project = usecases.review_budget(uow, **wanted, caller=self.auth.caller, now=self.clock.now())
-            return s.BudgetOut().dump(project)
+            return dump(s.BudgetOut, project)
 
     @rpc(allow=["finance"])
     def reject_budget(self, project_id, opinion):
-        wanted = load(s.BudgetRejectIn(), {"project_id": project_id, "opinion": opinion})
+        wanted = load(s.BudgetRejectIn, {"project_id": project_id, "opinion": opinion})
         with self.db.transaction(SqlRepository) as uow:
             project = usecases.reject_budget(uow, **wanted, caller=self.auth.caller, now=self.clock.now())
-            return s.BudgetOut().dump(project)
+            return dump(s.BudgetOut, project)
 
     # --- procurement and contract (Art 15–17) -------------------------------------------------------
 
     @rpc(allow=[ANY_UNIT, "data_center"])
     def register_procurement(self, project_id, procurement):
-        wanted = load(s.ProcurementIn(), {"project_id": project_id, "procurement": procurement})
+        wanted = load(s.ProcurementIn, {"project_id": project_id, "procurement": procurement})
         with self.db.transaction(SqlRepository) as uow:
             registered = usecases.register_procurement(
                 uow, **wanted, caller=self.auth.caller, rules=self.rules, now=self.clock.now()
             )
-            return s.ProcurementOut().dump(registered)
+            return dump(s.ProcurementOut, registered)
 
     @rpc(allow=[ANY_UNIT, "data_center"])
     def register_contract(self, project_id, contract):
-        wanted = load(s.ContractIn(), {"project_id": project_id, "contract": contract})
+        wanted = load(s.ContractIn, {"project_id": project_id, "contract": contract})
         with self.db.transaction(SqlRepository) as uow:
             registered = usecases.register_contract(
                 uow,
@@ -80,27 +80,27 @@ class FinanceService(ServiceBase):
                 today=self.clock.today(),
                 now=self.clock.now(),
             )
-            return s.ContractOut().dump(registered)
+            return dump(s.ContractOut, registered)
 
     # --- disbursements (Art 14, 18, 27) -----------------------------------------------------------
 
     @rpc(allow=["finance"])
     def disburse(self, project_id, amount, purpose):
-        wanted = load(s.DisburseIn(), {"project_id": project_id, "amount": amount, "purpose": purpose})
+        wanted = load(s.DisburseIn, {"project_id": project_id, "amount": amount, "purpose": purpose})
         with self.db.transaction(SqlRepository) as uow:
             paid, project = usecases.disburse(uow, **wanted, caller=self.auth.caller, now=self.clock.now())
             return {
-                **s.DisbursementOut().dump(paid),
+                **dump(s.DisbursementOut, paid),
                 "disbursed_total": format_money(project.disbursed_total),
                 "approved_budget": format_money(project.approved_budget),
             }
 
     @rpc(allow=[ANY_ORG])
     def get_ledger(self, project_id):
-        wanted = load(s.ProjectIdIn(), {"project_id": project_id})
+        wanted = load(s.ProjectIdIn, {"project_id": project_id})
         with self.db.reading() as session:
             found = usecases.get_ledger(SqlRepository(session), **wanted, caller=self.auth.caller, rules=self.rules)
-            return s.LedgerOut().dump(found)
+            return dump(s.LedgerOut, found)
 
     # --- what finance learns from planning and approval ----------------------------------------------
 

@@ -10,7 +10,7 @@ from nxshared.entrypoints import rpc, subscribe
 from nxshared.gauges import BusinessGauges
 from nxshared.service import ServiceBase, json_response
 from nxshared.settings import Rules
-from nxshared.validation import load
+from nxshared.validation import dump, load
 from planning import public, usecases
 from planning import schemas as s
 from planning.domain.declaration import PlanningRules
@@ -19,9 +19,9 @@ from planning.repository import SqlRepository
 
 BUREAUS_REPORTING_CHANGES = ["smart_office", "data_center", "audit"]
 # the services of CONTRACT §Events: the timeline keeps every event each of them emits. Planning puts
-# its own on the timeline in the transaction that decides them; it stays bound to them only because
-# the relay publishes with mandatory=True and keeps an event nobody is bound to unsent, holding back
-# its project's later events (project.declared has no other consumer): they are dropped unapplied.
+# its own on the timeline in the transaction that decides them (``own_recorded``): the broker routes
+# them to a queue that keeps none, so the relay's mandatory publish still finds them a route
+# (project.declared has no other consumer) and none comes back to be read for nothing.
 TIMELINE_SOURCES = ("planning", "review", "approval", "finance", "security", "audit")
 
 
@@ -43,102 +43,102 @@ class PlanningService(ServiceBase):
 
     @rpc(allow=[ANY_UNIT, "data_center"])
     def declare_project(self, project):
-        fields_ = load(s.ProjectDeclaration(), project)
+        fields_ = load(s.ProjectDeclaration, project)
         fields_["annual_investments"] = s.annual_investments_as_json(fields_["annual_investments"])
         with self.db.transaction(SqlRepository) as uow:
             created = usecases.declare_project(
                 uow, fields_, self.auth.caller, self.clock.today(), self.clock.now(), self.rules
             )
-        return s.ProjectOut().dump(created)
+        return dump(s.ProjectOut, created)
 
     @rpc(allow=[ANY_ORG])
     def get_project(self, project_id):
-        project_id = load(s.ProjectIdIn(), {"project_id": project_id})["project_id"]
+        project_id = load(s.ProjectIdIn, {"project_id": project_id})["project_id"]
         with self.db.reading() as session:
             found = usecases.get_project(SqlRepository(session), project_id, self.auth.caller, self.rules)
-        return s.ProjectOut().dump(found)
+        return dump(s.ProjectOut, found)
 
     @rpc(allow=[ANY_ORG])
     def list_projects(self, year=None, status=None, unit=None, page=1, page_size=50):
-        query = load(s.ListQuery(), dict(year=year, status=status, unit=unit, page=page, page_size=page_size))
+        query = load(s.ListQuery, dict(year=year, status=status, unit=unit, page=page, page_size=page_size))
         with self.db.reading() as session:
             found = usecases.list_projects(SqlRepository(session), self.auth.caller, self.rules, **query)
-        return {"items": s.ProjectOut(many=True).dump(found.items), "total": found.total}
+        return {"items": dump(s.ProjectOut, found.items, many=True), "total": found.total}
 
     # --- annual plan (Art 9) --------------------------------------------------------------------
 
     @rpc(allow=["smart_office"])
     def compile_annual_plan(self, year, project_ids):
-        wanted = load(s.PlanIn(), {"year": year, "project_ids": project_ids})
+        wanted = load(s.PlanIn, {"year": year, "project_ids": project_ids})
         with self.db.transaction(SqlRepository) as uow:
             plan = usecases.compile_annual_plan(
                 uow, wanted["year"], wanted["project_ids"], self.auth.caller, self.rules
             )
-        return s.PlanOut().dump(plan)
+        return dump(s.PlanOut, plan)
 
     @rpc(allow=["finance", "drc"])
     def concur_annual_plan(self, year):
-        year = load(s.YearIn(), {"year": year})["year"]
+        year = load(s.YearIn, {"year": year})["year"]
         with self.db.transaction(SqlRepository) as uow:
             plan = usecases.concur_annual_plan(uow, year, self.auth.caller, self.rules)
-        return s.PlanOut().dump(plan)
+        return dump(s.PlanOut, plan)
 
     @rpc(allow=["county_gov"])
     def approve_annual_plan(self, year):
-        year = load(s.YearIn(), {"year": year})["year"]
+        year = load(s.YearIn, {"year": year})["year"]
         with self.db.transaction(SqlRepository) as uow:
             plan = usecases.approve_annual_plan(uow, year, self.auth.caller, self.rules)
-        return s.PlanOut().dump(plan)
+        return dump(s.PlanOut, plan)
 
     # --- supplementary plan (Art 9) -----------------------------------------------------------
 
     @rpc(allow=["smart_office"])
     def review_supplementary(self, project_id, decision, opinion):
-        project_id = load(s.ProjectIdIn(), {"project_id": project_id})["project_id"]
-        decided = load(s.Decision(), {"decision": decision, "opinion": opinion})
+        project_id = load(s.ProjectIdIn, {"project_id": project_id})["project_id"]
+        decided = load(s.Decision, {"decision": decision, "opinion": opinion})
         with self.db.transaction(SqlRepository) as uow:
             project = usecases.review_supplementary(
                 uow, project_id, decided["decision"], decided["opinion"], self.auth.caller, self.rules
             )
-        return s.ProjectOut().dump(project)
+        return dump(s.ProjectOut, project)
 
     @rpc(allow=["county_gov"])
     def approve_supplementary(self, project_id):
-        project_id = load(s.ProjectIdIn(), {"project_id": project_id})["project_id"]
+        project_id = load(s.ProjectIdIn, {"project_id": project_id})["project_id"]
         with self.db.transaction(SqlRepository) as uow:
             project = usecases.approve_supplementary(uow, project_id, self.auth.caller, self.rules)
-        return s.ProjectOut().dump(project)
+        return dump(s.ProjectOut, project)
 
     # --- change control (Art 18) --------------------------------------------------------------
 
     @rpc(allow=[ANY_UNIT, "data_center"])
     def request_change(self, project_id, change):
-        project_id = load(s.ProjectIdIn(), {"project_id": project_id})["project_id"]
-        wanted = load(s.ChangeIn(), change)
+        project_id = load(s.ProjectIdIn, {"project_id": project_id})["project_id"]
+        wanted = load(s.ChangeIn, change)
         with self.db.transaction(SqlRepository) as uow:
             created = usecases.request_change(uow, project_id, wanted, self.auth.caller, self.rules)
-        return {"change_id": created.change_id, **s.ChangeOut().dump(created)}
+        return {"change_id": created.change_id, **dump(s.ChangeOut, created)}
 
     @rpc(allow=["smart_office"])
     def review_change(self, change_id, decision, opinion):
-        change_id = load(s.ChangeIdIn(), {"change_id": change_id})["change_id"]
-        decided = load(s.Decision(), {"decision": decision, "opinion": opinion})
+        change_id = load(s.ChangeIdIn, {"change_id": change_id})["change_id"]
+        decided = load(s.Decision, {"decision": decision, "opinion": opinion})
         with self.db.transaction(SqlRepository) as uow:
             change = usecases.review_change(uow, change_id, decided["decision"], decided["opinion"], self.auth.caller)
-        return s.ChangeOut().dump(change)
+        return dump(s.ChangeOut, change)
 
     @rpc(allow=BUREAUS_REPORTING_CHANGES)
     def report_unauthorized_change(self, project_id, description):
-        project_id = load(s.ProjectIdIn(), {"project_id": project_id})["project_id"]
-        text = load(s.TextIn(), {"text": description})["text"]
+        project_id = load(s.ProjectIdIn, {"project_id": project_id})["project_id"]
+        text = load(s.TextIn, {"text": description})["text"]
         with self.db.transaction(SqlRepository) as uow:
             report = usecases.report_unauthorized_change(uow, project_id, text, self.auth.caller, self.rules)
         return {"report_id": report.report_id, "project_id": report.project_id, "resolved": report.resolved}
 
     @rpc(allow=["smart_office"])
     def resolve_unauthorized_change(self, project_id, opinion):
-        project_id = load(s.ProjectIdIn(), {"project_id": project_id})["project_id"]
-        text = load(s.TextIn(), {"text": opinion})["text"]
+        project_id = load(s.ProjectIdIn, {"project_id": project_id})["project_id"]
+        text = load(s.TextIn, {"text": opinion})["text"]
         with self.db.transaction(SqlRepository) as uow:
             reports = usecases.resolve_unauthorized_change(uow, project_id, text, self.auth.caller, self.rules)
         return {"project_id": project_id, "resolved_report_ids": [r.report_id for r in reports]}
@@ -147,26 +147,27 @@ class PlanningService(ServiceBase):
     def list_ip_exceptions(self):
         with self.db.reading() as session:
             register = usecases.list_ip_exceptions(SqlRepository(session))
-        return s.IpExceptionOut(many=True).dump(register)
+        return dump(s.IpExceptionOut, register, many=True)
 
     # --- timeline -----------------------------------------------------------------------------
 
     @rpc(allow=[ANY_ORG])
     def get_timeline(self, project_id):
-        project_id = load(s.ProjectIdIn(), {"project_id": project_id})["project_id"]
+        project_id = load(s.ProjectIdIn, {"project_id": project_id})["project_id"]
         with self.db.reading() as session:
             found = usecases.get_timeline(SqlRepository(session), project_id, self.auth.caller, self.rules)
         return {
             "project_id": found.project_id,
             "stage": found.stage,
-            "events": s.TimelineEntryOut(many=True).dump(found.entries),
+            "events": dump(s.TimelineEntryOut, found.entries, many=True),
         }
 
-    @subscribe(sources=TIMELINE_SOURCES)
+    @subscribe(sources=TIMELINE_SOURCES, own_recorded=True)
     def record_timeline(self, payload):
         """Every event of every other service of the contract, known type or not (a newer peer's).
-        Planning's own are on the timeline already: one read finds them there and they are dropped
-        (only one in flight from before that change is recorded)."""
+        Planning's own are put on the timeline by the use case that emits them and are not
+        delivered here; one still queued from before that (a version that had them delivered)
+        is recorded unless the timeline has it."""
         evt = REGISTRY.decode(payload, unknown_types=True)
         if evt.source == self.name:
             with self.db.reading() as session:
@@ -179,7 +180,7 @@ class PlanningService(ServiceBase):
     def register_ip_exception(self, payload):
         """Art 17: finance reports contracts whose source code the unit does not own."""
         evt = REGISTRY.decode(payload, unknown_types=True)
-        data = load(s.IpExceptionReported(), evt.data)
+        data = load(s.IpExceptionReported, evt.data)
         with self.db.transaction(SqlRepository) as uow:
             usecases.register_ip_exception(uow, evt, data)
 
@@ -189,7 +190,7 @@ class PlanningService(ServiceBase):
     def public_projects(self, request):
         """Art 25, one page at a time: ``?page=&page_size=`` (at most 200), ``total`` in the body."""
         try:
-            paging = load(s.PublicQuery(), dict(request.args.items()))
+            paging = load(s.PublicQuery, dict(request.args.items()))
         except ValidationError as exc:
             return json_response({"error": exc.code, "message": exc.message}, 400)
         with self.db.reading() as session:

@@ -52,6 +52,10 @@ class FakeRepository:
     def locked_plan(self, year: int) -> AnnualPlan | None:
         return self.plans.get(year)
 
+    def locked_plan_status(self, year: int) -> str | None:
+        plan = self.plans.get(year)
+        return plan.status if plan is not None else None
+
     def add_plan(self, plan: AnnualPlan) -> None:
         self.plans[plan.year] = plan
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import eventlet
 import pytest
 from nameko.extensions import Entrypoint
-from nameko.testing.services import entrypoint_waiter
+from nameko.testing.services import EntrypointWaiterTimeout, entrypoint_waiter
 from nameko.testing.utils import get_extension
 from sqlalchemy import create_engine, func, select, text
 
@@ -545,17 +545,49 @@ def test_the_public_list_is_paged_and_shows_the_stage_kept_on_the_project(planni
     assert (detail["stage"], detail["approval"]) == ("approved", {"approval_no": "南发改〔2027〕1号"})
 
 
-def test_planning_s_own_events_are_on_the_timeline_at_once_and_dropped_when_they_come_back(planning):
-    pid = declare(planning)["project_id"]
+def test_planning_s_own_events_are_on_the_timeline_at_once_and_never_delivered_back(planning):
+    """Its own events are recorded by the use case, published (routed, so not held back), and not
+    brought back to ``record_timeline``; one still queued from a version that had them delivered
+    is dropped when the timeline has it."""
+    with pytest.raises(EntrypointWaiterTimeout), entrypoint_waiter(planning, "record_timeline", timeout=2):
+        pid = declare(planning)["project_id"]
+        _wait_until(lambda: _unsent_outbox_rows(planning.config["DATABASE_URL"]) == 0)
     (declared,) = call(planning, "get_timeline", "unit:edu", project_id=pid)["events"]
     assert (declared["event_type"], declared["source"], declared["actor"]) == (
         "project.declared",
         "planning",
         "tester@unit:edu",
     )
+
     payload = make_event("project.declared", pid, declaration_data(), actor="tester@unit:edu")
-    deliver(planning, "record_timeline", {**payload, "event_id": declared["event_id"]})
+    with entrypoint_waiter(planning, "record_timeline", timeout=10):
+        _into_work_queue(planning, "record_timeline", {**payload, "event_id": declared["event_id"]})
     assert len(call(planning, "get_timeline", "unit:edu", project_id=pid)["events"]) == 1
+
+
+def _unsent_outbox_rows(url):
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")).scalar()
+    finally:
+        engine.dispose()
+
+
+def _wait_until(check, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _into_work_queue(container, handler, payload):
+    """Straight into the handler's work queue, as a message queued there before an upgrade."""
+    from kombu import Connection, Producer
+
+    queue = f"nx.{container.service_name}.{handler}"
+    with Connection(container.config["AMQP_URI"]) as conn:
+        Producer(conn.channel()).publish(payload, exchange=f"nx.{container.service_name}.requeue", routing_key=queue)
 
 
 def declaration_data():

@@ -6,7 +6,7 @@ from nxshared.entrypoints import rpc, subscribe
 from nxshared.gauges import BusinessGauges
 from nxshared.service import ServiceBase
 from nxshared.settings import Rules
-from nxshared.validation import load
+from nxshared.validation import dump, load
 from review import domain, usecases
 from review import schemas as s
 from review.models import metadata  # noqa: F401  (maps the domain classes)
@@ -56,62 +56,62 @@ class ReviewService(ServiceBase):
 
     @rpc(allow=[ANY_UNIT, "data_center"])
     def submit_construction_plan(self, project_id, plan):
-        wanted = load(s.SubmissionIn(), {"project_id": project_id, "plan": plan})
+        wanted = load(s.SubmissionIn, {"project_id": project_id, "plan": plan})
         with self.db.transaction(SqlRepository) as uow:
             review = usecases.submit_construction_plan(uow, self.auth.caller, self.rules, self.clock.now(), **wanted)
-            return s.ReviewOut().dump(review)
+            return dump(s.ReviewOut, review)
 
     @rpc(allow=[ANY_UNIT, "data_center"])
     def request_filing(self, project_id):
-        project_id = load(s.ProjectRef(), {"project_id": project_id})["project_id"]
+        project_id = load(s.ProjectRef, {"project_id": project_id})["project_id"]
         with self.db.transaction(SqlRepository) as uow:
             review = usecases.request_filing(uow, self.auth.caller, self.rules, self.clock.now(), project_id)
-            return s.ReviewOut().dump(review)
+            return dump(s.ReviewOut, review)
 
     # --- the expert pool and the review (Art 12) ------------------------------------------------
 
     @rpc(allow=["data_center"])
     def register_expert(self, expert):
-        wanted = load(s.ExpertIn(), expert)
+        wanted = load(s.ExpertIn, expert)
         with self.db.transaction(SqlRepository) as uow:
-            return s.ExpertOut().dump(usecases.register_expert(uow, **wanted))
+            return dump(s.ExpertOut, usecases.register_expert(uow, **wanted))
 
     @rpc(allow=["data_center"])
     def assign_experts(self, review_id, expert_ids):
-        wanted = load(s.PanelIn(), {"review_id": review_id, "expert_ids": expert_ids})
+        wanted = load(s.PanelIn, {"review_id": review_id, "expert_ids": expert_ids})
         with self.db.transaction(SqlRepository) as uow:
             review = usecases.assign_experts(uow, self.auth.caller, self.rules, **wanted)
-            return s.ReviewOut().dump(review)
+            return dump(s.ReviewOut, review)
 
     @rpc(allow=["data_center"])
     def record_expert_opinion(self, review_id, expert_id, verdict, opinion):
         given = load(
-            s.OpinionIn(), {"review_id": review_id, "expert_id": expert_id, "verdict": verdict, "opinion": opinion}
+            s.OpinionIn, {"review_id": review_id, "expert_id": expert_id, "verdict": verdict, "opinion": opinion}
         )
         with self.db.transaction(SqlRepository) as uow:
             review = usecases.record_expert_opinion(uow, self.auth.caller, self.rules, **given)
-            return s.ReviewOut().dump(review)
+            return dump(s.ReviewOut, review)
 
     @rpc(allow=["data_center"])
     def conclude_review(self, review_id, verdict, opinion):
-        decided = load(s.ConclusionIn(), {"review_id": review_id, "verdict": verdict, "opinion": opinion})
+        decided = load(s.ConclusionIn, {"review_id": review_id, "verdict": verdict, "opinion": opinion})
         with self.db.transaction(SqlRepository) as uow:
             review = usecases.conclude_review(uow, self.auth.caller, self.rules, self.clock.now(), **decided)
-            return s.ReviewOut().dump(review)
+            return dump(s.ReviewOut, review)
 
     # --- reading --------------------------------------------------------------------------------
 
     @rpc(allow=[ANY_ORG])
     def get_review(self, review_id):
-        review_id = load(s.ReviewRef(), {"review_id": review_id})["review_id"]
+        review_id = load(s.ReviewRef, {"review_id": review_id})["review_id"]
         with self.db.reading() as session:
-            return s.ReviewOut().dump(
-                usecases.get_review(SqlRepository(session), self.auth.caller, self.rules, review_id)
+            return dump(
+                s.ReviewOut, usecases.get_review(SqlRepository(session), self.auth.caller, self.rules, review_id)
             )
 
     @rpc(allow=[ANY_ORG])
     def list_reviews(self, project_id):
-        project_id = load(s.ProjectRef(), {"project_id": project_id})["project_id"]
+        project_id = load(s.ProjectRef, {"project_id": project_id})["project_id"]
         with self.db.reading() as session:
             reviews = usecases.list_reviews(SqlRepository(session), self.auth.caller, self.rules, project_id)
-            return s.ReviewOut(many=True).dump(reviews)
+            return dump(s.ReviewOut, reviews, many=True)
