@@ -58,6 +58,21 @@ projects = Table(
     Index("ix_projects_classified_order", "classified", "plan_year", "declared_at", "project_id"),
 )
 
+# How many projects there are of each (unit, plan year, status, classified, construction mode): every
+# dimension the lists filter or scope by, so a list's total is a sum over a few rows rather than a
+# count over every visible project. Kept by database triggers on ``projects`` in the same
+# transaction as each insert, update and delete (migration 0003): no code path can forget it.
+project_counts = Table(
+    "project_counts",
+    metadata,
+    Column("unit", String(64), primary_key=True),
+    Column("plan_year", Integer, primary_key=True, autoincrement=False),
+    Column("status", String(16), primary_key=True),
+    Column("classified", Boolean, primary_key=True),
+    Column("construction_mode", String(16), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
 annual_plans = Table(
     "annual_plans",
     metadata,

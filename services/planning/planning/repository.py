@@ -9,7 +9,7 @@ from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import Project, Scope
 from planning.domain.plans import AnnualPlan
 from planning.domain.timeline import IpException, TimelineEntry
-from planning.models import annual_plans
+from planning.models import annual_plans, project_counts
 from planning.usecases import ProjectFilters
 
 _PLAN_STATUS = select(annual_plans.c.status).where(annual_plans.c.year == bindparam("year")).with_for_update()
@@ -44,16 +44,20 @@ class SqlRepository:
     ) -> tuple[list[Project], int]:
         """One page of the projects in ``scope`` that pass ``filters``, in the lists' order, and
         how many there are: selected, ordered, paged and counted by the database."""
-        conditions = [_in_scope(scope), *_filtered(filters)]
-        return self._page(conditions, offset, limit)
+        return self._page(lambda c: [_in_scope(scope, c), *_filtered(filters, c)], offset, limit)
 
     def public_page(self, offset: int, limit: int) -> tuple[list[Project], int]:
         """Art 25: one page of the projects the public sees (never a classified one)."""
-        return self._page([_not_classified()], offset, limit)
+        return self._page(lambda c: [_not_classified(c)], offset, limit)
 
-    def _page(self, conditions: list, offset: int, limit: int) -> tuple[list[Project], int]:
-        items = self.session.scalars(select(Project).where(*conditions).order_by(*_order()).offset(offset).limit(limit))
-        total = self.session.scalar(select(func.count()).select_from(Project).where(*conditions))
+    def _page(self, where, offset: int, limit: int) -> tuple[list[Project], int]:
+        """The page from ``projects``; the total from ``project_counts``, kept by the database in
+        the transaction of every change (migration 0003), where the same ``where(columns)`` holds:
+        it has every column a scope or a filter tests."""
+        items = self.session.scalars(
+            select(Project).where(*where(Project)).order_by(*_order()).offset(offset).limit(limit)
+        )
+        total = self.session.scalar(select(func.sum(project_counts.c.n)).where(*where(project_counts.c)))
         return list(items), total or 0
 
     def locked_projects(self, year: int, plan_type: str) -> list[Project]:
@@ -64,7 +68,8 @@ class SqlRepository:
         self.session.add(project)
 
     def count_by_status(self) -> list[tuple[str, int]]:
-        rows = self.session.execute(select(Project.status, func.count()).group_by(Project.status))
+        n = func.sum(project_counts.c.n)
+        rows = self.session.execute(select(project_counts.c.status, n).group_by(project_counts.c.status).having(n > 0))
         return [(status, count) for status, count in rows]
 
     # --- annual plans -------------------------------------------------------------------------
@@ -126,22 +131,26 @@ class SqlRepository:
         self.session.merge(exception)
 
 
-def _in_scope(scope: Scope):
+# The conditions below take the columns they test (``Project`` or ``project_counts.c``): a list's
+# page and its total are selected by the same rules.
+
+
+def _in_scope(scope: Scope, c):
     """``planning.domain.declaration.in_scope`` as a condition (Art 4, 25)."""
     if scope.unit is not None:
-        return Project.unit == scope.unit
+        return c.unit == scope.unit
     if scope.all_classified:
         return true()
     if scope.unified_classified:
-        return or_(_not_classified(), Project.construction_mode == "unified")
-    return _not_classified()
+        return or_(_not_classified(c), c.construction_mode == "unified")
+    return _not_classified(c)
 
 
-def _not_classified():
+def _not_classified(c):
     """``classified = false``, which an index can serve (``IS false`` cannot, on PostgreSQL)."""
-    return Project.classified == false()
+    return c.classified == false()
 
 
-def _filtered(filters: ProjectFilters) -> list:
-    wanted = [(Project.plan_year, filters.year), (Project.status, filters.status), (Project.unit, filters.unit)]
+def _filtered(filters: ProjectFilters, c) -> list:
+    wanted = [(c.plan_year, filters.year), (c.status, filters.status), (c.unit, filters.unit)]
     return [column == value for column, value in wanted if value is not None]
