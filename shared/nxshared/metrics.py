@@ -1,9 +1,16 @@
 """Prometheus metrics: one ``CollectorRegistry`` per service container (tests start services many
-times in one process), the suite's standard metrics, and a provider that times every worker."""
+times in one process), the suite's standard metrics, and a provider that times every worker and
+watches the event loop.
+
+A service is one eventlet hub: a call that holds it (a blocking query, a long computation) stalls
+every other worker and the outbox relay with it. ``nx_event_loop_lag_seconds`` is how late a green
+thread that asked to sleep ``LAG_PROBE_SECONDS`` woke up; ``nx_event_loop_stalls`` counts the times
+it was later than ``STALL_SECONDS`` (issue 8: no single synchronous call holds the hub ~50 ms)."""
 
 import time
 import weakref
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -11,6 +18,8 @@ from prometheus_client.core import GaugeMetricFamily
 from nxshared.core.errors import error_code
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+LAG_PROBE_SECONDS = 0.02
+STALL_SECONDS = 0.05
 
 
 class SuiteMetrics:
@@ -62,6 +71,17 @@ class SuiteMetrics:
             ["reason"],
             registry=registry,
         )
+        self.loop_lag = Histogram(
+            "nx_event_loop_lag_seconds",
+            f"How late a green thread sleeping {LAG_PROBE_SECONDS}s woke up (the hub was held meanwhile)",
+            registry=registry,
+            buckets=LATENCY_BUCKETS,
+        )
+        self.loop_stalls = Counter(
+            "nx_event_loop_stalls",
+            f"Times the event loop was held longer than {STALL_SECONDS}s",
+            registry=registry,
+        )
 
 
 def registry_for(container):
@@ -99,6 +119,18 @@ class Metrics(DependencyProvider):
     def setup(self):
         self.suite = registry_for(self.container)
         self.started: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def start(self):
+        self.container.spawn_managed_thread(self._watch_loop, identifier="event_loop_lag")
+
+    def _watch_loop(self):
+        while True:
+            asked = time.perf_counter()
+            eventlet.sleep(LAG_PROBE_SECONDS)
+            lag = max(0.0, time.perf_counter() - asked - LAG_PROBE_SECONDS)
+            self.suite.loop_lag.observe(lag)
+            if lag > STALL_SECONDS:
+                self.suite.loop_stalls.inc()
 
     def get_dependency(self, worker_ctx):
         return self.suite
