@@ -6,6 +6,7 @@ declared: ``@rpc(allow=["smart_office"])`` (see ``nxshared.entrypoints``).
 """
 
 import datetime as dt
+import functools
 import time
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ def mint_token(secret, org, sub="operator", ttl_seconds=3600, **claims):
 MAX_TOKEN_LENGTH = 4096
 MAX_SUB_LENGTH = 128
 DEFAULT_MAX_LIFETIME = 12 * 3600
+VERIFIED_TOKENS = 4096  # tokens kept verified per process (a few MB at most)
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,22 @@ class TokenPolicy:
 def decode_token(secret, authorization, policy=TokenPolicy()):
     """The caller named by a contract v1 token. Anything else (no token, another algorithm, ``alg:
     none``, missing or ill-typed claims, an unknown org, an over-long person id, an ``exp`` too far
-    ahead, a wrong ``iss``/``aud`` where the policy names them) is Unauthorized."""
+    ahead, a wrong ``iss``/``aud`` where the policy names them, an expired one) is Unauthorized."""
     if not isinstance(authorization, str) or not authorization.startswith("Bearer "):
         raise Unauthorized("UNAUTHORIZED", "缺少身份令牌（authorization: Bearer <JWT>）")
     if len(authorization) > MAX_TOKEN_LENGTH:
         raise Unauthorized("INVALID_TOKEN", "身份令牌过长")
+    caller, expires = _verified(secret, authorization, policy)
+    if expires <= time.time():  # verified while it was valid, expired since
+        raise Unauthorized("TOKEN_EXPIRED", "身份令牌已过期")
+    return caller
+
+
+@functools.lru_cache(maxsize=VERIFIED_TOKENS)
+def _verified(secret, authorization, policy):
+    """The caller and expiry of a token whose signature and claims hold. A system calls with the
+    same token for its lifetime: verifying it once per process, not once per call, saves a tenth
+    of a millisecond a call. A refused token raises and is not kept."""
     try:
         claims = jwt.decode(
             authorization[len("Bearer ") :],
@@ -82,7 +95,7 @@ def decode_token(secret, authorization, policy=TokenPolicy()):
         raise Unauthorized("INVALID_TOKEN", f"身份令牌中的人员标识（sub）须为不超过 {MAX_SUB_LENGTH} 个字符的文本")
     if not is_org(org):
         raise Unauthorized("INVALID_TOKEN", "身份令牌中的机构代码（org）无效")
-    return Caller(sub=sub, org=org)
+    return Caller(sub=sub, org=org), float(claims["exp"])
 
 
 class AuthContext:

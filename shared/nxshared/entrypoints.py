@@ -64,11 +64,14 @@ class SecuredRpc(Rpc):
     metrics_kind = "rpc"
     rpc_consumer = SettlingRpcConsumer()
 
-    def check_signature(self, args, kwargs):
+    def setup(self):
         # the method is wrapped by ``rpc``; inspect.signature follows __wrapped__ to the real one
-        method = getattr(self.container.service_cls, self.method_name)
+        self.signature = inspect.signature(getattr(self.container.service_cls, self.method_name))
+        super().setup()
+
+    def check_signature(self, args, kwargs):
         try:
-            inspect.signature(method).bind(None, *args, **kwargs)
+            self.signature.bind(None, *args, **kwargs)
         except TypeError as exc:  # the contract calls malformed input a ValidationError
             raise ValidationError("INVALID_ARGUMENTS", f"参数与方法 {self.method_name} 不符：{exc}") from None
 

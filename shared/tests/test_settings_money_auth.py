@@ -124,6 +124,17 @@ def test_tokens_round_trip_and_bad_ones_are_unauthorized():
     assert err.value.code == "TOKEN_EXPIRED"
 
 
+def test_a_token_verified_while_valid_is_refused_once_it_has_expired(monkeypatch):
+    """Tokens are verified once per process: the expiry is still checked on every call."""
+    token = "Bearer " + mint_token(SECRET, "drc", ttl_seconds=30)
+    assert decode_token(SECRET, token).org == "drc"
+    later = time.time() + 31
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(Unauthorized) as err:
+        decode_token(SECRET, token)
+    assert err.value.code == "TOKEN_EXPIRED"
+
+
 def test_a_token_living_longer_than_the_maximum_lifetime_is_refused():
     policy = TokenPolicy(max_lifetime=3600)
     assert decode_token(SECRET, "Bearer " + mint_token(SECRET, "drc", ttl_seconds=3000), policy).org == "drc"
