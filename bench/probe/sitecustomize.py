@@ -1,9 +1,10 @@
 """Commit probe for the bench (on the services' PYTHONPATH only while the bench runs them).
 
-Records, for every transaction that inserts outbox or inbox rows, the moment its COMMIT returned
-and the moment it began: one line ``<kind>\\t<event_id>\\t<commit time>\\t<begin time>`` per row,
-appended to ``$NX_BENCH_PROBE_DIR/<pid>.tsv`` (``kind`` is ``out`` or ``in:<handler>``). The bench
-joins them into commit → peer's commit event hops. Nothing polls: a line is written when a commit
+Records, for every transaction that inserts outbox or inbox rows (an inbox insert that found the
+event there inserts none), the moment its COMMIT returned and the moment it began: one line
+``<kind>\\t<event_id>\\t<commit time>\\t<begin time>`` per row, appended to
+``$NX_BENCH_PROBE_DIR/<pid>.tsv`` (``kind`` is ``out`` or ``in:<handler>``). The bench joins them
+into commit → peer's commit event hops. Nothing polls: a line is written when a commit
 happens. The hooks are installed once ``nxshared.db`` is imported, i.e. after the runner's
 ``eventlet.monkey_patch()``.
 """
@@ -37,6 +38,8 @@ def _install():
     @event.listens_for(Engine, "after_cursor_execute")
     def _seen(conn, cursor, statement, parameters, context, executemany):
         if executemany or not statement.startswith(("INSERT INTO outbox", "INSERT INTO inbox")):
+            return
+        if cursor.rowcount == 0:  # an inbox insert-if-absent that found the event there: a duplicate
             return
         names = _columns(statement)
         row = parameters if isinstance(parameters, dict) else dict(zip(names, parameters, strict=False))

@@ -1,0 +1,68 @@
+"""The inbox on every test backend: one ``INSERT … ON CONFLICT DO NOTHING`` records an event for a
+handler, and finds it there when the same event comes again."""
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from nxshared.clock import Clock
+from nxshared.core.events import Event
+from nxshared.db import INBOX, RELIABILITY_METADATA, UnitOfWork, make_engine
+from nxshared.testing import _fresh_postgres_database
+
+_postgres = {}
+
+
+@pytest.fixture
+def sessions(db_backend, tmp_path):
+    if db_backend == "postgresql":
+        url = _postgres.setdefault("url", _fresh_postgres_database("inbox"))
+    else:
+        url = f"sqlite:///{tmp_path / 'inbox.db'}"
+    engine = make_engine(url)
+    RELIABILITY_METADATA.drop_all(engine)
+    RELIABILITY_METADATA.create_all(engine)
+    yield sessionmaker(engine)
+    engine.dispose()
+
+
+def event():
+    return Event(str(uuid.uuid4()), "thing.happened", 1, "2027-03-01T09:00:00+00:00", "elsewhere", "prj-1", None)
+
+
+def record(sessions, evt, handler="on_thing", commit=True):
+    """``first_time`` in a unit of work of its own; what it answered and what it counted."""
+    with sessions() as session:
+        uow = UnitOfWork(session, "here", handler, Clock())
+        first = uow.first_time(evt)
+        if commit:
+            session.commit()
+        return first, uow.consumed
+
+
+def rows(sessions):
+    with sessions() as session:
+        return session.execute(select(func.count()).select_from(INBOX)).scalar_one()
+
+
+def test_an_event_is_applied_once_and_its_duplicate_dropped(sessions):
+    evt = event()
+    assert record(sessions, evt) == (True, [("thing.happened", "applied")])
+    assert record(sessions, evt) == (False, [("thing.happened", "duplicate")])
+    assert rows(sessions) == 1
+
+
+def test_each_handler_applies_the_event_once(sessions):
+    evt = event()
+    assert record(sessions, evt, "on_thing")[0] and record(sessions, evt, "on_other_thing")[0]
+    assert not record(sessions, evt, "on_other_thing")[0]
+    assert rows(sessions) == 2
+
+
+def test_a_rolled_back_record_leaves_the_event_to_be_applied(sessions):
+    evt = event()
+    assert record(sessions, evt, commit=False)[0]
+    assert record(sessions, evt)[0]
+    assert rows(sessions) == 1
