@@ -18,7 +18,7 @@ from collections import defaultdict
 
 import eventlet
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from nxshared.amqp import ConfirmedBatches
 from nxshared.clock import Clock
@@ -45,6 +45,19 @@ class OutboxRelay:
         self.batches = ConfirmedBatches(amqp_uri, self.exchange)
         self._wakeup = threading.Event()
         self._running = False
+        # built once: a statement built per round costs its construction and cache key every time
+        heads = select(func.min(outbox.c.id)).where(outbox.c.sent_at.is_(None)).group_by(outbox.c.project_id)
+        self._heads = (
+            select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.payload)
+            .where(outbox.c.id.in_(heads))
+            .order_by(outbox.c.id)
+            .limit(BATCH)
+        )
+        these = outbox.c.id.in_(bindparam("ids", expanding=True))
+        self._sent = update(outbox).where(these).values(sent_at=bindparam("now"))
+        self._failed = (
+            update(outbox).where(these).values(attempts=outbox.c.attempts + 1, last_error=bindparam("reason"))
+        )
 
     def wake(self):
         """A unit of work committed events: relay them now rather than at the next poll."""
@@ -100,10 +113,8 @@ class OutboxRelay:
         Per project, not among the oldest N rows: a project held back with many events waiting
         behind its head must not starve the others.
         """
-        outbox = self.outbox
-        heads = select(func.min(outbox.c.id)).where(outbox.c.sent_at.is_(None)).group_by(outbox.c.project_id)
         with self.engine.connect() as conn:
-            return conn.execute(select(outbox).where(outbox.c.id.in_(heads)).order_by(outbox.c.id).limit(BATCH)).all()
+            return conn.execute(self._heads).all()
 
     def _writing(self):
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite, as every unit of work)."""
@@ -115,9 +126,7 @@ class OutboxRelay:
         if not rows:
             return
         with self._writing() as conn, conn.begin():
-            conn.execute(
-                update(self.outbox).where(self.outbox.c.id.in_([row.id for row in rows])).values(sent_at=Clock.now())
-            )
+            conn.execute(self._sent, {"ids": [row.id for row in rows], "now": Clock.now()})
         counts: defaultdict[str, int] = defaultdict(int)
         for row in rows:
             counts[row.event_type] += 1
@@ -131,8 +140,4 @@ class OutboxRelay:
         for row in rows:
             log.warning("outbox event %s (%s) not published: %s", row.event_id, row.event_type, reason)
         with self._writing() as conn, conn.begin():
-            conn.execute(
-                update(self.outbox)
-                .where(self.outbox.c.id.in_([row.id for row in rows]))
-                .values(attempts=self.outbox.c.attempts + 1, last_error=reason)
-            )
+            conn.execute(self._failed, {"ids": [row.id for row in rows], "reason": reason})
