@@ -1,13 +1,29 @@
 """Approval's repository on its own database, and the per-project lock that keeps events and calls
-from racing."""
+from racing.
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
+Its statements are built once, at import: a statement built per call costs its construction and its
+cache key every time, a good part of a short transaction's work.
+"""
+
+from sqlalchemy import bindparam, func, select
 
 from approval.domain import Application, ApprovalCounter, ConcludedReview, Project
-from approval.models import approval_counters, projects
+from approval.models import approval_counters, projects, reviews
+from nxshared.tables import insert_if_absent
 
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+NEW_PROJECT = insert_if_absent(projects, "project_id", "planned", "classified")
+NEW_COUNTER = insert_if_absent(approval_counters)
+NEW_REVIEW = insert_if_absent(reviews)
+PROJECT_ROW_LOCK = (
+    select(projects.c.project_id).where(projects.c.project_id == bindparam("project_id")).with_for_update()
+)
+LATEST_APPLICATION = (
+    select(Application)
+    .where(Application.project_id == bindparam("project_id"))
+    .order_by(Application.applied_at.desc(), Application.application_id.desc())
+    .limit(1)
+)
+REVIEWS = select(ConcludedReview).where(ConcludedReview.project_id == bindparam("project_id"))
 
 
 class SqlRepository:
@@ -16,9 +32,14 @@ class SqlRepository:
     def __init__(self, session):
         self.session = session
 
-    def _insert_if_absent(self, table, **values):
-        insert = _INSERTS[self.session.get_bind().dialect.name]
-        self.session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    def _insert_if_absent(self, statement, values):
+        connection = self.session.connection()
+        connection.execute(statement, values)
+        return connection
+
+    def _known(self, project_id):
+        """The project's row, added (not planned) if unknown; the unit of work's connection."""
+        return self._insert_if_absent(NEW_PROJECT, {"project_id": project_id, "planned": False, "classified": False})
 
     def locked_project(self, project_id):
         """The project's row, created (not planned) if unknown, locked until the transaction ends.
@@ -28,32 +49,35 @@ class SqlRepository:
         (On SQLite the insert takes the database's write lock; on PostgreSQL ``FOR UPDATE`` takes the
         row's.) A refused call rolls back, so an unknown project is not left behind.
         """
-        self._insert_if_absent(projects, project_id=project_id)
+        self._known(project_id)
         return self.session.get(Project, project_id, with_for_update=True)
+
+    def lock_project(self, project_id):
+        """The same lock as ``locked_project``, for a change that does not read the project itself.
+
+        On SQLite the unit of work already holds the database's write lock (``BEGIN IMMEDIATE``), so
+        the insert is all it takes; on PostgreSQL ``SELECT … FOR UPDATE`` takes the row's.
+        """
+        connection = self._known(project_id)
+        if connection.dialect.name != "sqlite":
+            connection.execute(PROJECT_ROW_LOCK, {"project_id": project_id})
 
     def project(self, project_id):
         return self.session.get(Project, project_id)
 
     def locked_counter(self, year):
-        self._insert_if_absent(approval_counters, year=year)
+        self._insert_if_absent(NEW_COUNTER, {"year": year, "last_seq": 0})
         return self.session.get(ApprovalCounter, year, with_for_update=True)
 
     def record_review(self, review):
         """Record a concluded review once; a redelivered conclusion of the same review changes nothing."""
-        if self.session.get(ConcludedReview, review.review_id) is None:
-            self.session.add(review)
+        self._insert_if_absent(NEW_REVIEW, {column.name: getattr(review, column.name) for column in reviews.c})
 
     def reviews(self, project_id):
-        return list(self.session.scalars(select(ConcludedReview).where(ConcludedReview.project_id == project_id)))
+        return list(self.session.scalars(REVIEWS, {"project_id": project_id}))
 
     def latest_application(self, project_id):
-        query = (
-            select(Application)
-            .where(Application.project_id == project_id)
-            .order_by(Application.applied_at.desc(), Application.application_id.desc())
-            .limit(1)
-        )
-        return self.session.scalars(query).first()
+        return self.session.scalars(LATEST_APPLICATION, {"project_id": project_id}).first()
 
     def add(self, application):
         self.session.add(application)

@@ -2,8 +2,9 @@
 result, and ``uow.emit`` the events the decision caused. The entrypoints in ``approval.service`` only
 decode, authorize, open the unit of work and dump; the tests drive these with a fake unit of work.
 
-Every change to a project's approval first takes the project's lock (``locked_project``), so that a
-call and an event about the same project never interleave (see ``approval.repository``).
+Every change to a project's approval first takes the project's lock (``locked_project``, or
+``lock_project`` when the change does not read the project), so that a call and an event about the
+same project never interleave (see ``approval.repository``).
 """
 
 import datetime as dt
@@ -19,6 +20,9 @@ from nxshared.core.uow import UnitOfWork
 class Repository(Protocol):
     def locked_project(self, project_id: str) -> Project:
         """The project, created (not planned) if unknown, locked until the unit of work ends."""
+
+    def lock_project(self, project_id: str) -> None:
+        """The same lock as ``locked_project``, without loading the project."""
 
     def project(self, project_id: str) -> Project | None: ...
 
@@ -122,6 +126,6 @@ def on_review_concluded(uow: UnitOfWork[Repository], evt: Event) -> None:
     if not uow.first_time(evt):
         return
     project_id = domain.project_of(evt)
-    uow.repo.locked_project(project_id)
+    uow.repo.lock_project(project_id)
     uow.repo.record_review(domain.concluded_review(evt.event_type, project_id, evt.data, evt.occurred_at))
     domain.take_reviews_into_account(uow.repo.latest_application(project_id), uow.repo.reviews(project_id))

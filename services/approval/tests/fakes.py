@@ -13,6 +13,9 @@ class FakeRepository:
     def locked_project(self, project_id: str) -> Project:
         return self.projects.setdefault(project_id, Project(project_id))
 
+    def lock_project(self, project_id: str) -> None:
+        self.locked_project(project_id)
+
     def project(self, project_id: str) -> Project | None:
         return self.projects.get(project_id)
 

@@ -94,6 +94,15 @@ def test_the_same_review_event_twice_has_one_effect(approval):
     assert scalar(approval, select(func.count()).select_from(reviews)) == 1
 
 
+def test_a_conclusion_told_again_in_another_event_is_recorded_once(approval):
+    deliver(approval, planned_event())
+    apply(approval)
+    deliver(approval, review_event("passed"))
+    deliver(approval, review_event("passed"))  # the same review, a new event id
+    assert scalar(approval, select(func.count()).select_from(reviews)) == 1
+    assert call(approval, "get_approval", "unit:edu", project_id=PROJECT)["status"] == "ready"
+
+
 def test_a_failed_review_keeps_the_application_locked(approval):
     deliver(approval, planned_event())
     apply(approval)
