@@ -114,6 +114,7 @@ def test_totals_stay_exact_through_declarations_status_changes_and_the_plan(plan
     assert call(planning, "list_projects", "audit")["total"] == 5
     assert call(planning, "list_projects", "data_center")["total"] == 6
     assert call(planning, "list_projects", "smart_office", page=2, page_size=3)["total"] == 8
+    assert call(planning, "list_projects", "smart_office", page=9, page_size=3) == {"items": [], "total": 8}
 
     for pid in extra:  # supplementary: declared → planned (Art 10)
         call(planning, "review_supplementary", "smart_office", project_id=pid, decision="approve", opinion="同意")
