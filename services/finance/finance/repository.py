@@ -12,14 +12,17 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import extract, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from finance.domain import Contract, Disbursement, Procurement, Project, Stage, UnauthorizedChange
 from finance.models import projects
-from nxshared.tables import Money
+from nxshared.tables import Money, insert_if_absent
 
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# what finance knows of a project no event has told it about yet: nothing (the columns' defaults)
+_UNKNOWN_PROJECT = {
+    column.name: column.default.arg for column in projects.c if column.default is not None and column.default.is_scalar
+}
+NEW_PROJECT = insert_if_absent(projects, "project_id", *_UNKNOWN_PROJECT)
 BUDGETED = [Stage.BUDGETED.value, Stage.PROCURED.value, Stage.CONTRACTED.value]
 
 
@@ -38,8 +41,7 @@ class SqlRepository:
     def project_to_learn(self, project_id: str) -> Project:
         """The project's row, created (knowing nothing yet) if absent, locked: an event about a
         project finance has not heard of yet starts its record."""
-        insert = _INSERTS[self.session.get_bind().dialect.name]
-        self.session.execute(insert(projects).values(project_id=project_id).on_conflict_do_nothing())
+        self.session.connection().execute(NEW_PROJECT, {**_UNKNOWN_PROJECT, "project_id": project_id})
         project = self.session.get(Project, project_id, with_for_update=True)
         assert project is not None
         return project
