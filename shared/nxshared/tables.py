@@ -4,7 +4,7 @@ the one-statement insert-if-absent they and the services' own tables use."""
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, String, Table, Text, bindparam, text, types
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String, Table, Text, bindparam, text, types
 
 from nxshared.core.money import CENT
 
@@ -40,7 +40,12 @@ class UtcDateTime(types.TypeDecorator):
 
 
 def outbox_table(metadata):
-    """Events written in the same transaction as the state change that caused them."""
+    """Events written in the same transaction as the state change that caused them.
+
+    ``ix_outbox_unsent`` holds only the unsent rows, by project: the relay's round (each project's
+    oldest unsent event) reads it and nothing else, however many sent rows the table keeps, and
+    whatever statistics the planner has."""
+    unsent = text("sent_at IS NULL")
     return Table(
         "outbox",
         metadata,
@@ -53,6 +58,7 @@ def outbox_table(metadata):
         Column("sent_at", UtcDateTime, index=True),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", Text),
+        Index("ix_outbox_unsent", "project_id", "id", sqlite_where=unsent, postgresql_where=unsent),
     )
 
 

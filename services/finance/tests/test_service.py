@@ -345,3 +345,23 @@ def test_business_gauges(finance):
     assert f'nx_finance_approved_budget_yuan{{year="{year}"}} 1500.0' in text
     assert f'nx_finance_disbursed_yuan{{year="{year}"}} 100.75' in text
     assert "nx_finance_contracts_om_ending_soon 1.0" in text
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+
+def test_the_migrated_schema_matches_the_models(service_config):
+    """Every table, column and index of the models (the outbox's partial index too) is what the
+    migrations made."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from finance.models import metadata
+
+    engine = make_engine(service_config("finance")["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
