@@ -78,6 +78,15 @@ def make_engine(url):
 WRITE_OPTION = "nx_write_transaction"
 
 
+def reads_of(engine):
+    """The engine reads go through. On PostgreSQL they run outside a transaction: under its READ
+    COMMITTED every statement sees its own snapshot either way, and BEGIN and ROLLBACK cost two
+    round trips of a list's five. SQLite reads stay in one (a single snapshot, no round trip)."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
 def migrate(url, migrations_dir):
     """Apply the service's alembic migrations up to head."""
     from alembic import command
@@ -179,7 +188,7 @@ class DatabaseHandle:
 
     @contextmanager
     def reading(self):
-        session = self._provider.Session()
+        session = self._provider.ReadSession()
         try:
             yield session
         finally:
@@ -193,6 +202,7 @@ class Database(DependencyProvider):
         config = self.container.config
         self.engine = make_engine(config["DATABASE_URL"])
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self.ReadSession = sessionmaker(reads_of(self.engine), expire_on_commit=False)
         self.clock = Clock(config.get("TODAY"))
         self.metrics = suite = registry_for(self.container)
         self.relay = OutboxRelay(
