@@ -2,6 +2,9 @@
 the read side. ``locked_…`` loads an aggregate a use case is about to change, locked until its unit
 of work ends (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write transaction already serialises)."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import bindparam, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
@@ -9,15 +12,15 @@ from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import Project, Scope
 from planning.domain.plans import AnnualPlan
 from planning.domain.timeline import IpException, TimelineEntry
-from planning.models import annual_plans, project_counts
+from planning.models import annual_plans, project_counts, projects
 from planning.usecases import ProjectFilters
 
 _PLAN_STATUS = select(annual_plans.c.status).where(annual_plans.c.year == bindparam("year")).with_for_update()
 
 
-def _order():
+def _order(c: Any = Project):
     """The lists' order: plan year, declaration, id (indexed with each filter, ``planning.models``)."""
-    return (Project.plan_year, Project.declared_at, Project.project_id)
+    return (c.plan_year, c.declared_at, c.project_id)
 
 
 class SqlRepository:
@@ -41,24 +44,30 @@ class SqlRepository:
 
     def page_of_projects(
         self, scope: Scope, filters: ProjectFilters, offset: int, limit: int
-    ) -> tuple[list[Project], int]:
+    ) -> tuple[list[Mapping[str, Any]], int]:
         """One page of the projects in ``scope`` that pass ``filters``, in the lists' order, and
         how many there are: selected, ordered, paged and counted by the database."""
         return self._page(lambda c: [_in_scope(scope, c), *_filtered(filters, c)], offset, limit)
 
-    def public_page(self, offset: int, limit: int) -> tuple[list[Project], int]:
+    def public_page(self, offset: int, limit: int) -> tuple[list[Mapping[str, Any]], int]:
         """Art 25: one page of the projects the public sees (never a classified one)."""
         return self._page(lambda c: [_not_classified(c)], offset, limit)
 
-    def _page(self, where, offset: int, limit: int) -> tuple[list[Project], int]:
-        """The page from ``projects``; the total from ``project_counts``, kept by the database in
-        the transaction of every change (migration 0003), where the same ``where(columns)`` holds:
-        it has every column a scope or a filter tests."""
-        items = self.session.scalars(
-            select(Project).where(*where(Project)).order_by(*_order()).offset(offset).limit(limit)
-        )
-        total = self.session.scalar(select(func.sum(project_counts.c.n)).where(*where(project_counts.c)))
-        return list(items), total or 0
+    def public_project(self, project_id: str) -> Mapping[str, Any] | None:
+        """Art 25: the project's row, if the public may see it."""
+        row = self.session.connection().execute(_PUBLIC_PROJECT, {"project_id": project_id}).first()
+        return None if row is None else row._mapping
+
+    def _page(self, where, offset: int, limit: int) -> tuple[list[Mapping[str, Any]], int]:
+        """The page from ``projects``, as rows: a list only shows them, and loading 50 projects as
+        objects cost as much as reading them (~1 ms); the total from ``project_counts``, kept by
+        the database in the transaction of every change (migration 0003), where the same
+        ``where(columns)`` holds: it has every column a scope or a filter tests."""
+        connection = self.session.connection()
+        page = select(projects).where(*where(projects.c)).order_by(*_order(projects.c)).offset(offset).limit(limit)
+        rows = connection.execute(page)
+        total = connection.execute(select(func.sum(project_counts.c.n)).where(*where(project_counts.c))).scalar()
+        return [row._mapping for row in rows], total or 0
 
     def locked_projects(self, year: int, plan_type: str) -> list[Project]:
         query = select(Project).where(Project.plan_year == year, Project.plan_type == plan_type).order_by(*_order())
@@ -154,3 +163,6 @@ def _not_classified(c):
 def _filtered(filters: ProjectFilters, c) -> list:
     wanted = [(c.plan_year, filters.year), (c.status, filters.status), (c.unit, filters.unit)]
     return [column == value for column, value in wanted if value is not None]
+
+
+_PUBLIC_PROJECT = select(projects).where(projects.c.project_id == bindparam("project_id"), _not_classified(projects.c))

@@ -23,6 +23,10 @@ from planning.domain.declaration import PlanningRules, PlanType, Project, Scope
 from planning.domain.plans import AnnualPlan
 from planning.domain.timeline import IpException, TimelineEntry
 
+# A project as a list shows it: the repository reads a page as rows (mappings of the project's
+# fields), never to be changed; a fake repository may hand back the domain objects themselves.
+ListedProject: TypeAlias = Mapping[str, Any] | Project
+
 
 @dataclass(frozen=True)
 class ProjectFilters:
@@ -39,7 +43,7 @@ class PlanningRepository(Protocol):
     def projects_by_ids(self, project_ids: list[str]) -> list[Project]: ...
     def page_of_projects(
         self, scope: Scope, filters: ProjectFilters, offset: int, limit: int
-    ) -> tuple[list[Project], int]: ...
+    ) -> tuple[list[ListedProject], int]: ...
     def locked_projects(self, year: int, plan_type: str) -> list[Project]: ...
     def add_project(self, project: Project) -> None: ...
     def locked_plan(self, year: int) -> AnnualPlan | None: ...
@@ -92,7 +96,7 @@ def get_project(repo: PlanningRepository, project_id: str, caller: Caller, rules
 
 @dataclass(frozen=True)
 class Page:
-    items: list[Project]
+    items: list[ListedProject]
     total: int
 
 
