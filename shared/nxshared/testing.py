@@ -14,7 +14,7 @@ from kombu import Connection
 from sqlalchemy import create_engine, inspect, text
 
 from nxshared.auth import mint_token
-from nxshared.db import migrate
+from nxshared.db import make_engine, migrate
 from nxshared.settings import load_settings
 from nxshared.topology import deploy_installed
 
@@ -161,6 +161,20 @@ def make_event(event_type, project_id, data, actor="tester@county_gov"):
 def planned_event(project_id=None, **overrides):
     """A ``project.planned`` payload as planning emits it (data v2)."""
     return make_event("project.planned", project_id or f"prj-{uuid.uuid4().hex[:12]}", {**PLANNED_DATA, **overrides})
+
+
+def schema_drift(url, metadata, compare_type=True):
+    """What alembic's autogenerate finds between the migrated database at ``url`` and a service's
+    ``metadata``: ``[]`` when the migrations build exactly the tables the models describe."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": compare_type}), metadata)
+    finally:
+        engine.dispose()
 
 
 def deliver(container, handler, payload):

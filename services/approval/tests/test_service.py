@@ -10,7 +10,7 @@ from approval.models import applications, outbox, projects, reviews
 from approval.service import ApprovalService
 from nxshared.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
 from nxshared.db import make_engine
-from nxshared.testing import bearer, call, make_event
+from nxshared.testing import bearer, call, make_event, schema_drift
 from nxshared.testing import deliver as deliver_to
 from nxshared.testing import planned_event as shared_planned_event
 
@@ -317,15 +317,6 @@ def test_an_unknown_approval_type_is_refused_naming_the_field(approval, approval
 
 def test_the_migrated_schema_matches_the_models(service_config):
     """0002 widens the actor columns and adds the estimates: the migrated tables are the models'."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
     from approval.models import metadata
 
-    engine = make_engine(service_config("approval")["DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert compare_metadata(context, metadata) == []
-    finally:
-        engine.dispose()
+    assert schema_drift(service_config("approval")["DATABASE_URL"], metadata) == []

@@ -13,7 +13,7 @@ from finance.models import outbox
 from finance.service import FinanceService
 from nxshared.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
 from nxshared.db import make_engine
-from nxshared.testing import bearer, call, make_event, planned_event
+from nxshared.testing import bearer, call, make_event, planned_event, schema_drift
 from nxshared.testing import deliver as deliver_to
 
 PROJECT = "prj-0123456789ab"
@@ -353,15 +353,6 @@ def test_business_gauges(finance):
 def test_the_migrated_schema_matches_the_models(service_config):
     """Every table, column and index of the models (the outbox's partial index too) is what the
     migrations made."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
     from finance.models import metadata
 
-    engine = make_engine(service_config("finance")["DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert compare_metadata(context, metadata) == []
-    finally:
-        engine.dispose()
+    assert schema_drift(service_config("finance")["DATABASE_URL"], metadata) == []

@@ -14,7 +14,7 @@ from nameko.testing.utils import get_extension
 from sqlalchemy import create_engine, func, select, text
 
 from nxshared.core.errors import Forbidden, NotFound, RuleViolation, Unauthorized, ValidationError
-from nxshared.testing import bearer, call, deliver, make_event
+from nxshared.testing import bearer, call, deliver, make_event, schema_drift
 from planning.models import annual_plans, projects
 from planning.service import PlanningService
 
@@ -382,19 +382,9 @@ def test_an_event_with_a_190_character_actor_is_recorded(planning):
 def test_the_migrated_schema_matches_the_models(service_config):
     """0002 widens the actor columns, adds the plan's concurrences, the change's estimate, the
     disclosure on the project and the lists' indexes: the migrated tables are the models'."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    from nxshared.db import make_engine
     from planning.models import metadata
 
-    engine = make_engine(service_config("planning")["DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert compare_metadata(context, metadata) == []
-    finally:
-        engine.dispose()
+    assert schema_drift(service_config("planning")["DATABASE_URL"], metadata) == []
 
 
 # --- Art 18: a change carrying a new estimate -------------------------------------------------------
