@@ -77,15 +77,27 @@ def inbox_table(metadata):
 def insert_if_absent(table, *columns):
     """``INSERT INTO <table> (<columns>) VALUES (…) ON CONFLICT DO NOTHING`` (every column if none
     are named): one statement that adds a row or, when one with the same key is there, does nothing
-    (rowcount 0), the same text on SQLite and PostgreSQL. Every named column needs a value, defaults
-    included.
+    (rowcount 0), the same text on SQLite and PostgreSQL. Every named column needs a value; a column
+    with a constant default is always inserted, with its default unless a value is given (as
+    ``insert(table)`` would).
 
     Text rather than ``sqlite.insert(table).on_conflict_do_nothing()``: SQLAlchemy caches no dialect
     insert with an ON CONFLICT clause, so that one is compiled again at every execution (~0.3 ms).
     The parameters keep their columns' types (``UtcDateTime``, ``Money``, JSON).
     """
-    chosen = [table.c[name] for name in columns] if columns else list(table.c)
+    named = [table.c[name] for name in columns] if columns else list(table.c)
+    chosen = named + [column for column in table.c if column not in named and _constant_default(column)]
     names = ", ".join(column.name for column in chosen)
     values = ", ".join(f":{column.name}" for column in chosen)
     statement = text(f"INSERT INTO {table.name} ({names}) VALUES ({values}) ON CONFLICT DO NOTHING")
-    return statement.bindparams(*(bindparam(column.name, type_=column.type) for column in chosen))
+    return statement.bindparams(*(_parameter(column) for column in chosen))
+
+
+def _constant_default(column):
+    return column.default is not None and column.default.is_scalar
+
+
+def _parameter(column):
+    if _constant_default(column):
+        return bindparam(column.name, value=column.default.arg, type_=column.type)
+    return bindparam(column.name, type_=column.type)

@@ -66,3 +66,30 @@ def test_a_rolled_back_record_leaves_the_event_to_be_applied(sessions):
     assert record(sessions, evt, commit=False)[0]
     assert record(sessions, evt)[0]
     assert rows(sessions) == 1
+
+
+def test_insert_if_absent_fills_constant_defaults_and_keeps_given_values(tmp_path):
+    from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table
+
+    from nxshared.tables import insert_if_absent
+
+    table = Table(
+        "things",
+        MetaData(),
+        Column("key", String(8), primary_key=True),
+        Column("count", Integer, nullable=False, default=0),
+        Column("seen", Boolean, nullable=False, default=False),
+        Column("note", String(8)),
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'things.db'}")
+    try:
+        table.metadata.create_all(engine)
+        statement = insert_if_absent(table, "key")
+        with engine.begin() as conn:
+            assert conn.execute(statement, {"key": "a"}).rowcount == 1
+            assert conn.execute(statement, {"key": "b", "count": 5}).rowcount == 1
+            assert conn.execute(statement, {"key": "a", "count": 9}).rowcount == 0
+            rows = conn.execute(select(table).order_by(table.c.key)).all()
+        assert [tuple(row) for row in rows] == [("a", 0, False, None), ("b", 5, False, None)]
+    finally:
+        engine.dispose()

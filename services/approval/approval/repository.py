@@ -11,7 +11,7 @@ from approval.domain import Application, ApprovalCounter, ConcludedReview, Proje
 from approval.models import approval_counters, projects, reviews
 from nxshared.tables import insert_if_absent
 
-NEW_PROJECT = insert_if_absent(projects, "project_id", "planned", "classified")
+NEW_PROJECT = insert_if_absent(projects, "project_id")  # not planned, not classified: the defaults
 NEW_COUNTER = insert_if_absent(approval_counters)
 NEW_REVIEW = insert_if_absent(reviews)
 PROJECT_ROW_LOCK = (
@@ -39,7 +39,7 @@ class SqlRepository:
 
     def _known(self, project_id):
         """The project's row, added (not planned) if unknown; the unit of work's connection."""
-        return self._insert_if_absent(NEW_PROJECT, {"project_id": project_id, "planned": False, "classified": False})
+        return self._insert_if_absent(NEW_PROJECT, {"project_id": project_id})
 
     def locked_project(self, project_id):
         """The project's row, created (not planned) if unknown, locked until the transaction ends.
@@ -66,7 +66,7 @@ class SqlRepository:
         return self.session.get(Project, project_id)
 
     def locked_counter(self, year):
-        self._insert_if_absent(NEW_COUNTER, {"year": year, "last_seq": 0})
+        self._insert_if_absent(NEW_COUNTER, {"year": year})
         return self.session.get(ApprovalCounter, year, with_for_update=True)
 
     def record_review(self, review):

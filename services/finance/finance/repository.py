@@ -18,11 +18,7 @@ from finance.domain import Contract, Disbursement, Procurement, Project, Stage, 
 from finance.models import projects
 from nxshared.tables import Money, insert_if_absent
 
-# what finance knows of a project no event has told it about yet: nothing (the columns' defaults)
-_UNKNOWN_PROJECT = {
-    column.name: column.default.arg for column in projects.c if column.default is not None and column.default.is_scalar
-}
-NEW_PROJECT = insert_if_absent(projects, "project_id", *_UNKNOWN_PROJECT)
+NEW_PROJECT = insert_if_absent(projects, "project_id")  # knowing nothing yet: the columns' defaults
 BUDGETED = [Stage.BUDGETED.value, Stage.PROCURED.value, Stage.CONTRACTED.value]
 
 
@@ -41,7 +37,7 @@ class SqlRepository:
     def project_to_learn(self, project_id: str) -> Project:
         """The project's row, created (knowing nothing yet) if absent, locked: an event about a
         project finance has not heard of yet starts its record."""
-        self.session.connection().execute(NEW_PROJECT, {**_UNKNOWN_PROJECT, "project_id": project_id})
+        self.session.connection().execute(NEW_PROJECT, {"project_id": project_id})
         project = self.session.get(Project, project_id, with_for_update=True)
         assert project is not None
         return project
