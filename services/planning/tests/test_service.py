@@ -14,6 +14,7 @@ from nameko.testing.utils import get_extension
 from sqlalchemy import create_engine, func, select, text
 
 from nxshared.core.errors import Forbidden, NotFound, RuleViolation, Unauthorized, ValidationError
+from nxshared.db import OUTBOX
 from nxshared.testing import bearer, call, deliver, make_event, schema_drift
 from planning.models import annual_plans, projects
 from planning.service import PlanningService
@@ -279,11 +280,11 @@ def test_list_projects_filters_and_pages(planning):
 # --- bad input: a ValidationError naming the field, nothing stored (issue 7) ----------------------
 
 
-def _rows(planning, table):
+def _rows(planning, table, *where):
     engine = create_engine(planning.config["DATABASE_URL"])
     try:
         with engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(table)).scalar_one()
+            return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
     finally:
         engine.dispose()
 
@@ -541,7 +542,7 @@ def test_planning_s_own_events_are_on_the_timeline_at_once_and_never_delivered_b
     is dropped when the timeline has it."""
     with pytest.raises(EntrypointWaiterTimeout), entrypoint_waiter(planning, "record_timeline", timeout=2):
         pid = declare(planning)["project_id"]
-        _wait_until(lambda: _unsent_outbox_rows(planning.config["DATABASE_URL"]) == 0)
+        _wait_until(lambda: _rows(planning, OUTBOX, OUTBOX.c.sent_at.is_(None)) == 0)
     (declared,) = call(planning, "get_timeline", "unit:edu", project_id=pid)["events"]
     assert (declared["event_type"], declared["source"], declared["actor"]) == (
         "project.declared",
@@ -553,22 +554,6 @@ def test_planning_s_own_events_are_on_the_timeline_at_once_and_never_delivered_b
     with entrypoint_waiter(planning, "record_timeline", timeout=10):
         _into_work_queue(planning, "record_timeline", {**payload, "event_id": declared["event_id"]})
     assert len(call(planning, "get_timeline", "unit:edu", project_id=pid)["events"]) == 1
-
-
-def _unsent_outbox_rows(url):
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")).scalar()
-    finally:
-        engine.dispose()
-
-
-def _wait_until(check, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def _into_work_queue(container, handler, payload):
