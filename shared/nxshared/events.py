@@ -12,7 +12,6 @@ what is installed.
 """
 
 import datetime as dt
-import functools
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -22,6 +21,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from nxshared.core.errors import ValidationError
 from nxshared.core.events import DomainEvent, Event
+from nxshared.validation import instance
 
 MONEY = validate.Regexp(r"\d+(\.\d{1,2})?\Z")
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -143,14 +143,8 @@ class Registry:
         return Event(**{**envelope, "version": spec.version, "data": data})
 
 
-@functools.cache
-def _lenient(schema_cls: type[Schema]) -> Schema:
-    """One instance per data schema, ignoring fields a newer peer added (schemas keep no call state)."""
-    return schema_cls(unknown=EXCLUDE)
-
-
 def _load_data(schema_cls: type[Schema], data: dict[str, Any], event_type: str) -> dict[str, Any]:
-    schema = _lenient(schema_cls)
+    schema = instance(schema_cls, unknown=EXCLUDE)  # fields a newer peer added are ignored
     try:
         return schema.dump(schema.load(data))
     except marshmallow.ValidationError as exc:

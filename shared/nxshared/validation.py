@@ -33,11 +33,11 @@ def _flatten(messages, prefix=""):
 
 
 @functools.cache
-def instance(schema: type[marshmallow.Schema], many: bool = False) -> marshmallow.Schema:
-    """The one instance of ``schema`` this process uses. Building one deep-copies every declared
-    field (a third of a millisecond for a declaration's); a marshmallow 4 schema keeps nothing of a
-    call, so green threads share it."""
-    return schema(many=many)
+def instance(schema: type[marshmallow.Schema], many: bool = False, **options: Any) -> marshmallow.Schema:
+    """The one instance of ``schema`` (with ``many`` and ``options``) this process uses. Building
+    one deep-copies every declared field (a third of a millisecond for a declaration's); a
+    marshmallow 4 schema keeps nothing of a call, so green threads share it."""
+    return schema(many=many, **options)
 
 
 def load(schema: type[marshmallow.Schema], data: Any) -> Any:

@@ -140,7 +140,7 @@ class SqlRepository:
         self.session.merge(exception)
 
 
-# The conditions below take the columns they test (``Project`` or ``project_counts.c``): a list's
+# The conditions below take the columns they test (``projects.c`` or ``project_counts.c``): a list's
 # page and its total are selected by the same rules.
 
 
