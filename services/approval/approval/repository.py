@@ -23,7 +23,7 @@ LATEST_APPLICATION = (
     .order_by(Application.applied_at.desc(), Application.application_id.desc())
     .limit(1)
 )
-REVIEWS = select(ConcludedReview).where(ConcludedReview.project_id == bindparam("project_id"))
+REVIEWS = select(reviews).where(reviews.c.project_id == bindparam("project_id"))
 
 
 class SqlRepository:
@@ -74,7 +74,9 @@ class SqlRepository:
         self._insert_if_absent(NEW_REVIEW, {column.name: getattr(review, column.name) for column in reviews.c})
 
     def reviews(self, project_id):
-        return list(self.session.scalars(REVIEWS, {"project_id": project_id}))
+        """The project's concluded reviews, as values: read, never changed, so not loaded into the session."""
+        rows = self.session.connection().execute(REVIEWS, {"project_id": project_id})
+        return [ConcludedReview(**row._mapping) for row in rows]
 
     def latest_application(self, project_id):
         return self.session.scalars(LATEST_APPLICATION, {"project_id": project_id}).first()
