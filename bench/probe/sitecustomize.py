@@ -26,6 +26,8 @@ def _install():
     from sqlalchemy.orm import Session
 
     path = os.path.join(os.environ["NX_BENCH_PROBE_DIR"], f"{os.getpid()}.tsv")
+    # kept open: opening and closing the file at every commit would add to the hop it measures
+    out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     pending = threading.local()  # green-thread local once eventlet has patched threading
     columns = {}
 
@@ -57,8 +59,8 @@ def _install():
         rows = getattr(pending, "rows", None)
         if rows:
             now, began = time.time(), getattr(pending, "began", 0.0)
-            with open(path, "a") as out:
-                out.writelines(f"{kind}\t{event_id}\t{now:.6f}\t{began:.6f}\n" for kind, event_id in rows)
+            lines = "".join(f"{kind}\t{event_id}\t{now:.6f}\t{began:.6f}\n" for kind, event_id in rows)
+            os.write(out, lines.encode())  # one append: whole lines, never interleaved
             pending.rows = []
 
     @event.listens_for(Session, "after_rollback")

@@ -57,7 +57,8 @@ class ConfirmedBatches:
         self._returned = set()
 
     def publish(self, messages):
-        """Publish ``(key, body, routing_key)`` triples; return the ``BatchOutcome`` once all are answered.
+        """Publish ``(key, body, routing_key)`` triples, each body a JSON text; return the
+        ``BatchOutcome`` once all are answered.
 
         On a connection error or a confirm timeout, raise; no message of the batch is then known sent.
         """
@@ -70,6 +71,8 @@ class ConfirmedBatches:
                 producer.publish(
                     body,
                     routing_key=routing_key,
+                    content_type="application/json",
+                    content_encoding="utf-8",
                     mandatory=True,
                     delivery_mode=2,
                     message_id=str(key),

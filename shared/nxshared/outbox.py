@@ -6,19 +6,30 @@ project's next event is published only once the previous one was confirmed
 The round publishes them all on one confirm-mode channel, waits until the broker answered each,
 then marks the acked ones sent in one ``UPDATE … WHERE id IN (…)``.
 
+**From memory when it can.** A unit of work hands the relay the rows it has just committed
+(``wake``), each knowing whether it was its project's oldest unsent event when inserted (the
+outbox insert returns that). While the relay knows the outbox holds nothing else, a round takes
+those heads from memory and does not read the outbox: a read on the path of every event, idle or
+busy. It reads the outbox (each project's head, as above) when it cannot know: at start, after a
+poll interval without a wake (events of another writer), after any failure, when a handed row
+waits behind its project's head, and after every round that read rows (more may wait behind
+them), until a read finds nothing.
+
 Nothing unconfirmed is ever marked: after a crash or a lost connection the unanswered rows are
 published again (consumers' inboxes drop the duplicate). A returned (unroutable) or nacked event
 stays unsent, counts an attempt, and holds back its project's later events until it goes through.
 After an error the relay reconnects with exponential back-off.
 """
 
+import json
 import logging
 import threading
 from collections import defaultdict
+from typing import Any, NamedTuple
 
 import eventlet
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Text, bindparam, cast, func, select, update
 
 from nxshared.amqp import ConfirmedBatches
 from nxshared.clock import Clock
@@ -27,9 +38,37 @@ log = logging.getLogger(__name__)
 
 BATCH = 100  # events in flight per round
 MAX_BACKOFF = 10.0
+MAX_HANDED = 10 * BATCH  # rows kept in memory for the next rounds; beyond, the outbox is read instead
 
 UNROUTABLE = "unroutable: no queue is bound for this event type"
 NACKED = "nacked: the broker refused the message"
+
+
+class Committed(NamedTuple):
+    """An outbox row its unit of work has committed, as handed to the relay."""
+
+    id: int
+    event_id: str
+    event_type: str
+    project_id: str | None
+    payload: dict[str, Any]
+    head: bool  # no earlier event of its project was unsent when it was inserted
+
+    @classmethod
+    def inserted(cls, returned, event_id, event_type, project_id, payload):
+        """The row as ``nxshared.db.OUTBOX_INSERT`` returned it: its id and the oldest unsent event
+        of its project (itself, or none, when no earlier one waits). An event about no project is
+        never handed as a head: those are read from the outbox, in commit order."""
+        row_id, oldest_unsent = returned
+        head = project_id is not None and oldest_unsent in (None, row_id)
+        return cls(row_id, event_id, event_type, project_id, payload, head)
+
+
+class _Row(NamedTuple):
+    id: int
+    event_id: str
+    event_type: str
+    body: str  # the JSON text to publish
 
 
 class OutboxRelay:
@@ -45,10 +84,15 @@ class OutboxRelay:
         self.batches = ConfirmedBatches(amqp_uri, self.exchange)
         self._wakeup = threading.Event()
         self._running = False
+        self._handed: list[Committed] = []
+        self._read_next = True  # whether the next round must read the outbox (see the module's docstring)
+        self._dropped = False  # handed rows were let go (too many): the outbox has them
+        self._last_acked: set[int] = set()
         # built once: a statement built per round costs its construction and cache key every time
         heads = select(func.min(outbox.c.id)).where(outbox.c.sent_at.is_(None)).group_by(outbox.c.project_id)
+        # the payload as the JSON text stored: published as it is, never parsed and serialized again
         self._heads = (
-            select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.payload)
+            select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, cast(outbox.c.payload, Text).label("body"))
             .where(outbox.c.id.in_(heads))
             .order_by(outbox.c.id)
             .limit(BATCH)
@@ -59,8 +103,14 @@ class OutboxRelay:
             update(outbox).where(these).values(attempts=outbox.c.attempts + 1, last_error=bindparam("reason"))
         )
 
-    def wake(self):
-        """A unit of work committed events: relay them now rather than at the next poll."""
+    def wake(self, committed=()):
+        """A unit of work committed these rows: relay them now rather than at the next poll."""
+        if self.enabled:
+            if len(self._handed) + len(committed) > MAX_HANDED:  # the broker is away: read them back later
+                self._handed.clear()
+                self._dropped = True
+            else:
+                self._handed.extend(committed)
         self._wakeup.set()
 
     def stop(self):
@@ -83,7 +133,8 @@ class OutboxRelay:
                     sent, stuck = 0, True
                     backoff = min(backoff * 2, MAX_BACKOFF)
                 if sent == 0 or stuck:
-                    self._wakeup.wait(backoff)
+                    if not self._wakeup.wait(backoff):
+                        self._read_next = True  # a poll: another writer's events are found only by reading
                     self._wakeup.clear()
                 else:
                     eventlet.sleep(0)
@@ -92,20 +143,45 @@ class OutboxRelay:
 
     def relay_once(self):
         """One round. Returns (events confirmed and marked sent, whether a failure holds one back)."""
-        rows = self._next_rows()
+        rows, read = self._round()
         if not rows:
+            self._read_next = False  # nothing unsent: from now on, what is handed is all there is
             return 0, False
         by_id = {row.id: row for row in rows}
+        self._read_next = True  # until this round has gone through
         try:
-            outcome = self.batches.publish((row.id, row.payload, row.event_type) for row in rows)
+            outcome = self.batches.publish((row.id, row.body, row.event_type) for row in rows)
         except Exception as exc:
             self.metrics.publish_failures.labels("publish failed").inc()
             log.warning("outbox: %d event(s) not confirmed, kept unsent: %r", len(rows), exc)
             raise
         self._mark_sent([by_id[i] for i in outcome.acked])
+        self._last_acked = set(outcome.acked)
         self._record_failures([by_id[i] for i in outcome.returned], UNROUTABLE)
         self._record_failures([by_id[i] for i in outcome.nacked], NACKED)
-        return len(outcome.acked), bool(outcome.returned or outcome.nacked)
+        failed = bool(outcome.returned or outcome.nacked)
+        self._read_next = read or failed  # rows read may have more waiting behind them
+        return len(outcome.acked), failed
+
+    def _round(self):
+        """This round's events (at most one per project, its oldest unsent, at most ``BATCH``), and
+        whether they were read from the outbox.
+
+        The heads handed since the last round, unless the relay cannot know that the outbox holds
+        nothing else; then each project's head as the outbox says, which covers every handed row
+        (each was committed before it was handed). A handed row the previous round published
+        already (read before it was handed) is not published twice.
+        """
+        handed, self._handed = self._handed, []
+        fresh = [c for c in handed if c.id not in self._last_acked]
+        heads = {}
+        for c in fresh:
+            if c.head and c.project_id not in heads:
+                heads[c.project_id] = _Row(c.id, c.event_id, c.event_type, json.dumps(c.payload))
+        if self._read_next or self._dropped or len(heads) < len(fresh) or len(heads) > BATCH:
+            self._dropped = False
+            return self._next_rows(), True
+        return list(heads.values()), False
 
     def _next_rows(self):
         """The oldest unsent event of each project (at most ``BATCH`` of them), in commit order.

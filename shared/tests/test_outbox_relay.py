@@ -1,19 +1,22 @@
 """The outbox relay on a real broker (a fresh vhost per test) and every test backend: events of many projects in flight at
 once, one UPDATE per round, per-project order, and nothing marked sent that the broker did not
-confirm and route (returned, nacked, or lost with the connection)."""
+confirm and route (returned, nacked, or lost with the connection); events handed over by their
+unit of work published from memory, and read from the outbox whenever memory cannot be trusted."""
 
 import datetime as dt
 import socket
+import time
 import uuid
 
+import eventlet
 import pytest
 from kombu import Connection, Exchange, Queue
 from prometheus_client import CollectorRegistry
 from sqlalchemy import event, insert, select
 
-from nxshared.db import OUTBOX, RELIABILITY_METADATA, make_engine
+from nxshared.db import OUTBOX, OUTBOX_INSERT, RELIABILITY_METADATA, make_engine
 from nxshared.metrics import SuiteMetrics
-from nxshared.outbox import BATCH, NACKED, UNROUTABLE, OutboxRelay
+from nxshared.outbox import BATCH, MAX_HANDED, NACKED, UNROUTABLE, Committed, OutboxRelay
 from nxshared.testing import _fresh_postgres_database
 
 EXCHANGE = Exchange("review.events", type="topic", durable=True)
@@ -75,6 +78,35 @@ def add(relay, project_id, event_type):
             )
         )
     return event_id
+
+
+def written(relay, project_id, event_type):
+    """An event as a unit of work writes it (``OUTBOX_INSERT``), committed: the row it hands over."""
+    event_id = str(uuid.uuid4())
+    payload = {"event_id": event_id, "event_type": event_type, "project_id": project_id}
+    values = {**payload, "payload": payload, "created_at": dt.datetime.now(dt.UTC), "attempts": 0}
+    with relay.engine.begin() as conn:
+        returned = conn.execute(OUTBOX_INSERT, values).one()
+    return Committed.inserted(returned, event_id, event_type, project_id, payload)
+
+
+def committed(relay, project_id, event_type):
+    """``written``, and handed to the relay as the unit of work does once it has committed."""
+    row = written(relay, project_id, event_type)
+    relay.wake([row])
+    return row.event_id
+
+
+def outbox_reads(relay):
+    """The relay's reads of the outbox's heads from now on (statements, as executed)."""
+    reads = []
+
+    @event.listens_for(relay.engine, "before_cursor_execute")
+    def seen(conn, cursor, statement, *args):
+        if statement.lstrip().startswith("SELECT") and "outbox" in statement:
+            reads.append(statement)
+
+    return reads
 
 
 def unsent(relay):
@@ -198,3 +230,100 @@ def test_a_lost_connection_marks_nothing_and_the_next_round_republishes(relay, b
     assert relay_until_idle(relay) == 10
     assert unsent(relay) == []
     assert set(ids(drain(broker, queue))) == set(written)  # at least once; inboxes drop duplicates
+
+
+def test_the_outbox_insert_tells_whether_the_row_is_its_projects_oldest_unsent(relay):
+    first = written(relay, "prj-a", "review.submitted")
+    second = written(relay, "prj-a", "review.passed")
+    other = written(relay, "prj-b", "review.submitted")
+    about_no_project = written(relay, None, "review.submitted")
+    assert (first.head, second.head, other.head, about_no_project.head) == (True, False, True, False)
+
+    relay._mark_sent([first])
+    third = written(relay, "prj-a", "review.failed")  # the second is still unsent
+    assert third.head is False
+
+
+def test_handed_heads_are_published_without_reading_the_outbox(relay, broker):
+    queue = bind(broker, "t-all", "review.#")
+    assert relay.relay_once() == (0, False)  # a read that finds nothing: memory is all there is now
+    handed = [committed(relay, f"prj-{i}", "review.submitted") for i in range(3)]
+    reads = outbox_reads(relay)
+
+    assert relay.relay_once() == (3, False)
+    assert reads == []
+    assert ids(drain(broker, queue)) == handed
+    assert unsent(relay) == []
+
+
+def test_the_relay_reads_the_outbox_until_a_read_finds_it_empty(relay, broker):
+    queue = bind(broker, "t-all", "review.#")
+    before = add(relay, "prj-a", "review.submitted")  # there at start: nobody handed it over
+    reads = outbox_reads(relay)
+    handed = committed(relay, "prj-b", "review.submitted")
+
+    assert relay_until_idle(relay) == 2
+    assert len(reads) == 2  # the round that published both, then the one that found nothing
+    assert sorted(ids(drain(broker, queue))) == sorted([before, handed])
+
+
+def test_an_event_behind_its_projects_head_is_read_and_its_project_kept_in_order(relay, broker):
+    queue = bind(broker, "t-all", "review.#")
+    assert relay.relay_once() == (0, False)
+    events = [committed(relay, "prj-a", "review.submitted") for _ in range(3)]
+    reads = outbox_reads(relay)
+
+    assert relay_until_idle(relay) == 3
+    assert reads  # only the first was its project's head: the others were read, one per round
+    assert ids(drain(broker, queue)) == events
+
+
+def test_a_handed_event_a_read_already_published_is_not_published_twice(relay, broker):
+    queue = bind(broker, "t-all", "review.#")
+    late = written(relay, "prj-a", "review.submitted")  # committed; handed over only after the next read
+
+    assert relay.relay_once() == (1, False)
+    relay.wake([late])
+    assert relay.relay_once() == (0, False)
+    assert ids(drain(broker, queue)) == [late.event_id]
+
+
+def test_a_failed_round_makes_the_next_one_read_the_outbox(relay, broker):
+    submitted = bind(broker, "t-submitted", "review.submitted")
+    assert relay.relay_once() == (0, False)
+    unroutable = committed(relay, "prj-a", "review.failed")  # nothing is bound for review.failed
+    assert relay.relay_once() == (0, True)
+
+    reads = outbox_reads(relay)
+    other = committed(relay, "prj-b", "review.submitted")
+    assert relay.relay_once() == (1, True)  # read: prj-a's head is retried (and refused again) too
+    assert reads and ids(drain(broker, submitted)) == [other]
+    assert unsent(relay) == [(unroutable, 2, UNROUTABLE)]
+
+
+def test_more_handed_rows_than_it_keeps_are_let_go_and_read_back(relay, broker):
+    queue = bind(broker, "t-all", "review.#")
+    assert relay.relay_once() == (0, False)
+    kept = committed(relay, "prj-a", "review.submitted")
+    phantom = Committed(10**9, "not-in-the-outbox", "review.submitted", "prj-z", {}, True)
+    relay.wake([phantom] * MAX_HANDED)  # too many: memory is dropped, the outbox is read instead
+
+    assert relay.relay_once() == (1, False)
+    assert ids(drain(broker, queue)) == [kept]
+
+
+def test_another_writers_events_go_out_at_the_next_poll(relay, broker):
+    queue = bind(broker, "t-all", "review.#")
+    relay.poll_interval = 0.05
+    runner = eventlet.spawn(relay.run)
+    try:
+        handed = committed(relay, "prj-a", "review.submitted")
+        unannounced = add(relay, "prj-b", "review.submitted")  # written by someone who hands nothing over
+        deadline = time.monotonic() + 10
+        while unsent(relay) and time.monotonic() < deadline:
+            eventlet.sleep(0.02)
+    finally:
+        relay.stop()
+        runner.wait()
+    assert unsent(relay) == []
+    assert sorted(ids(drain(broker, queue))) == sorted([handed, unannounced])

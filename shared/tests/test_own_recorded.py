@@ -26,8 +26,8 @@ def test_own_recorded_events_are_routed_but_never_delivered(rabbit_config, queue
         declare(conn, [NEW], sources=["owntest", "elsewhere"], config=config)
         own, other = (ConfirmedBatches(uri, get_event_exchange(src, {})) for src in ("owntest", "elsewhere"))
         try:
-            sent_own = own.publish([("e1", {"event_id": "e1"}, "thing.decided")])
-            sent_other = other.publish([("e2", {"event_id": "e2"}, "thing.happened")])
+            sent_own = own.publish([("e1", '{"event_id": "e1"}', "thing.decided")])
+            sent_other = other.publish([("e2", '{"event_id": "e2"}', "thing.happened")])
         finally:
             own.close()
             other.close()
