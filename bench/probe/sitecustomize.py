@@ -41,11 +41,12 @@ def _install():
     def _seen(conn, cursor, statement, parameters, context, executemany):
         if executemany or not statement.startswith(("INSERT INTO outbox", "INSERT INTO inbox")):
             return
-        if cursor.rowcount == 0:  # an inbox insert-if-absent that found the event there: a duplicate
+        outbox = statement.startswith("INSERT INTO outbox")  # one row or an error (rowcount: 0 until fetched)
+        if not outbox and cursor.rowcount == 0:  # an inbox insert-if-absent that found the event there
             return
         names = _columns(statement)
         row = parameters if isinstance(parameters, dict) else dict(zip(names, parameters, strict=False))
-        kind = "out" if statement.startswith("INSERT INTO outbox") else f"in:{row.get('handler')}"
+        kind = "out" if outbox else f"in:{row.get('handler')}"
         if not hasattr(pending, "rows"):
             pending.rows = []
         pending.rows.append((kind, row.get("event_id")))
