@@ -2,20 +2,46 @@
 the read side. ``locked_…`` loads an aggregate a use case is about to change, locked until its unit
 of work ends (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write transaction already serialises)."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, false, func, or_, select, true
+from sqlalchemy import bindparam, false, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import Project, Scope
 from planning.domain.plans import AnnualPlan
-from planning.domain.timeline import IpException, TimelineEntry
-from planning.models import annual_plans, project_counts, projects
+from planning.domain.timeline import Disclosure, IpException, TimelineEntry
+from planning.models import annual_plans, project_counts, projects, timeline
 from planning.usecases import ProjectFilters
 
 _PLAN_STATUS = select(annual_plans.c.status).where(annual_plans.c.year == bindparam("year")).with_for_update()
+_TIMELINE = (
+    select(TimelineEntry)
+    .where(TimelineEntry.project_id == bindparam("project_id"))
+    .order_by(TimelineEntry.occurred_at, TimelineEntry.seq)
+)
+_ON_TIMELINE = select(timeline.c.seq).where(
+    timeline.c.event_id == bindparam("event_id"), timeline.c.project_id == bindparam("project_id")
+)
+_ADD_TIMELINE_ENTRY = insert(timeline)
+_TIMELINE_COLUMNS = [c.name for c in timeline.c if c.name != "seq"]
+_DISCLOSED = ("stage", "approval", "contract")
+_DISCLOSURE = (
+    select(projects.c.project_id, projects.c.status, *(projects.c[name] for name in _DISCLOSED))
+    .where(projects.c.project_id == bindparam("project_id"))
+    .with_for_update()
+)
+_SAVE_DISCLOSURE = (
+    update(projects)
+    .where(projects.c.project_id == bindparam("b_project_id"))  # a column's own name is the SET clause's
+    .values({name: bindparam(name) for name in _DISCLOSED})
+)
+_LATER_ON_TIMELINE = (
+    select(timeline.c.seq)
+    .where(timeline.c.project_id == bindparam("project_id"), timeline.c.occurred_at > bindparam("occurred_at"))
+    .limit(1)
+)
 
 
 def _order(c: Any = Project):
@@ -116,21 +142,32 @@ class SqlRepository:
     # --- timeline and the IP exception register ------------------------------------------------
 
     def timeline(self, project_id: str) -> list[TimelineEntry]:
-        query = (
-            select(TimelineEntry)
-            .where(TimelineEntry.project_id == project_id)
-            .order_by(TimelineEntry.occurred_at, TimelineEntry.seq)
-        )
-        return list(self.session.scalars(query))
+        return list(self.session.scalars(_TIMELINE, {"project_id": project_id}))
 
     def on_timeline(self, event_id: str, project_id: str) -> bool:
-        query = select(TimelineEntry.seq).where(
-            TimelineEntry.event_id == event_id, TimelineEntry.project_id == project_id
-        )
-        return self.session.execute(query).first() is not None
+        found = self.session.connection().execute(_ON_TIMELINE, {"event_id": event_id, "project_id": project_id})
+        return found.first() is not None
 
-    def add_timeline_entry(self, entry: TimelineEntry) -> None:
-        self.session.add(entry)
+    def later_on_timeline(self, entry: TimelineEntry) -> bool:
+        """Whether the timeline of ``entry``'s project has an entry that occurred after it, in the
+        timeline's order (``occurred_at``, then ``seq``: of two at the same time the one added last)."""
+        found = self.session.connection().execute(
+            _LATER_ON_TIMELINE, {"project_id": entry.project_id, "occurred_at": entry.occurred_at}
+        )
+        return found.first() is not None
+
+    def add_timeline_entries(self, entries: Sequence[TimelineEntry]) -> None:
+        """Inserted at once, by a statement built once (not loaded back: nothing reads them as objects)."""
+        if entries:
+            self.session.connection().execute(_ADD_TIMELINE_ENTRY, [_entry_row(e) for e in entries])
+
+    def locked_disclosure(self, project_id: str) -> Disclosure | None:
+        """The project's disclosure alone, locked as ``locked_project`` locks the project."""
+        row = self.session.connection().execute(_DISCLOSURE, {"project_id": project_id}).first()
+        return None if row is None else Disclosure(**row._mapping)
+
+    def save_disclosure(self, disclosure: Disclosure) -> None:
+        self.session.connection().execute(_SAVE_DISCLOSURE, _disclosure_row(disclosure))
 
     def ip_exceptions(self) -> list[IpException]:
         return list(self.session.scalars(select(IpException).order_by(IpException.reported_at)))
@@ -138,6 +175,14 @@ class SqlRepository:
     def save_ip_exception(self, exception: IpException) -> None:
         """Adds the register's line, or replaces the one of the same contract."""
         self.session.merge(exception)
+
+
+def _entry_row(entry: TimelineEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in _TIMELINE_COLUMNS}
+
+
+def _disclosure_row(disclosure: Disclosure) -> dict[str, Any]:
+    return {"b_project_id": disclosure.project_id, **{name: getattr(disclosure, name) for name in _DISCLOSED}}
 
 
 # The conditions below take the columns they test (``projects.c`` or ``project_counts.c``): a list's

@@ -8,7 +8,7 @@ Shape: ``use_case(uow, <the request's values>, caller, [today, now,] rules) -> r
 """
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol, TypeAlias
@@ -21,7 +21,7 @@ from planning.domain import changes, declaration, plans, timeline
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import PlanningRules, PlanType, Project, Scope
 from planning.domain.plans import AnnualPlan
-from planning.domain.timeline import IpException, TimelineEntry
+from planning.domain.timeline import Disclosure, IpException, TimelineEntry
 
 # A project as a list shows it: the repository reads a page as rows (mappings of the project's
 # fields), never to be changed; a fake repository may hand back the domain objects themselves.
@@ -55,7 +55,10 @@ class PlanningRepository(Protocol):
     def add_unauthorized_change(self, report: UnauthorizedChange) -> None: ...
     def timeline(self, project_id: str) -> list[TimelineEntry]: ...
     def on_timeline(self, event_id: str, project_id: str) -> bool: ...
-    def add_timeline_entry(self, entry: TimelineEntry) -> None: ...
+    def later_on_timeline(self, entry: TimelineEntry) -> bool: ...
+    def add_timeline_entries(self, entries: Sequence[TimelineEntry]) -> None: ...
+    def locked_disclosure(self, project_id: str) -> Disclosure | None: ...
+    def save_disclosure(self, disclosure: Disclosure) -> None: ...
     def ip_exceptions(self) -> list[IpException]: ...
     def save_ip_exception(self, exception: IpException) -> None: ...
 
@@ -65,14 +68,16 @@ Uow: TypeAlias = UnitOfWork[PlanningRepository]
 
 def _decided(uow: Uow, events: list[DomainEvent], projects: Iterable[Project] = (), plan_ids: Iterable[str] = ()):
     """Emits what a decision caused and puts each event on the timeline of the projects it is
-    about, in the same transaction; ``projects`` (the ones decided about) keep their stage."""
+    about, in the same transaction; ``projects`` (the ones decided about) keep their stage, each
+    entry being its project's latest (one naming no stage leaves it: every timeline begins with the
+    project's ``project.declared``)."""
     by_id = {p.project_id: p for p in projects}
     named = list(plan_ids)
-    for evt in uow.emit(*events):
-        for entry in timeline.own_entries(evt, named):
-            uow.repo.add_timeline_entry(entry)
-            if entry.project_id in by_id:
-                timeline.advance(by_id[entry.project_id], entry)
+    entries = [entry for evt in uow.emit(*events) for entry in timeline.own_entries(evt, named)]
+    uow.repo.add_timeline_entries(entries)
+    for entry in entries:
+        if entry.project_id in by_id:
+            timeline.advance(by_id[entry.project_id], entry)
 
 
 # --- declarations (Art 6, 8, 9, 25) --------------------------------------------------------------
@@ -263,15 +268,23 @@ def get_timeline(repo: PlanningRepository, project_id: str, caller: Caller, rule
 
 def record_timeline(uow: Uow, evt: Event) -> TimelineEntry | None:
     """Another service's event about a project, once (a redelivered one changes nothing); the
-    project keeps the stage, approval and contract its timeline now says. Planning's own events
-    are on the timeline already (``_decided``): should one still arrive, it changes nothing."""
+    project keeps the stage, approval and contract its timeline now says: from what it showed and
+    the new entry when that is the latest, from the whole timeline when it arrived after a later
+    one. The inbox alone knows another service's event is not on the timeline yet: only
+    planning's own events are put there without an inbox row (``_decided``); should one still
+    arrive, it changes nothing."""
     entry = timeline.entry_of(evt)
-    if entry is None or not uow.first_time(evt) or uow.repo.on_timeline(entry.event_id, entry.project_id):
+    if entry is None or not uow.first_time(evt):
         return None
-    project = uow.repo.locked_project(entry.project_id) if timeline.discloses(entry) else None
-    uow.repo.add_timeline_entry(entry)
-    if project is not None:
-        timeline.disclose(project, uow.repo.timeline(project.project_id))
+    if entry.source == timeline.OWN_SOURCE and uow.repo.on_timeline(entry.event_id, entry.project_id):
+        return None
+    shown = uow.repo.locked_disclosure(entry.project_id) if timeline.discloses(entry) else None
+    latest = shown is not None and not uow.repo.later_on_timeline(entry)
+    uow.repo.add_timeline_entries([entry])
+    if shown is not None:
+        if not (latest and timeline.advance(shown, entry)):
+            timeline.disclose(shown, uow.repo.timeline(shown.project_id))
+        uow.repo.save_disclosure(shown)
     return entry
 
 

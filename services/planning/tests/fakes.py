@@ -3,7 +3,7 @@
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import Project, Scope, in_scope
 from planning.domain.plans import AnnualPlan
-from planning.domain.timeline import IpException, TimelineEntry
+from planning.domain.timeline import Disclosure, IpException, TimelineEntry
 from planning.usecases import ProjectFilters
 
 
@@ -78,9 +78,21 @@ class FakeRepository:
     def on_timeline(self, event_id: str, project_id: str) -> bool:
         return any((e.event_id, e.project_id) == (event_id, project_id) for e in self.entries)
 
-    def add_timeline_entry(self, entry: TimelineEntry) -> None:
-        entry.seq = len(self.entries) + 1
-        self.entries.append(entry)
+    def later_on_timeline(self, entry: TimelineEntry) -> bool:
+        return any(e.project_id == entry.project_id and e.occurred_at > entry.occurred_at for e in self.entries)
+
+    def add_timeline_entries(self, entries: list[TimelineEntry]) -> None:
+        for entry in entries:
+            entry.seq = len(self.entries) + 1
+            self.entries.append(entry)
+
+    def locked_disclosure(self, project_id: str) -> Disclosure | None:
+        p = self.projects_by_id.get(project_id)
+        return None if p is None else Disclosure(p.project_id, p.status, p.stage, p.approval, p.contract)
+
+    def save_disclosure(self, disclosure: Disclosure) -> None:
+        project = self.projects_by_id[disclosure.project_id]
+        project.stage, project.approval, project.contract = disclosure.stage, disclosure.approval, disclosure.contract
 
     def ip_exceptions(self) -> list[IpException]:
         return sorted(self.register.values(), key=lambda e: e.reported_at)

@@ -519,6 +519,36 @@ def test_the_disclosure_follows_the_timeline():
     assert project.stage == "contracted"
 
 
+@pytest.mark.parametrize(
+    "latest",
+    [
+        entry("review.passed"),
+        entry("approval.granted", approval_no="南发改〔2027〕2号", opinion="同意"),
+        entry("contract.registered", contract_no="HT-2", vendor="另一公司", amount="90.00", signed_on="x"),
+        entry("acceptance.prechecked", passed=True),
+    ],
+)
+def test_the_latest_entry_alone_moves_the_disclosure_on_as_the_whole_timeline_would(latest):
+    before = [
+        entry("project.declared"),
+        entry("approval.granted", approval_no="南发改〔2027〕1号"),
+        entry("contract.registered", contract_no="HT-1", vendor="某公司", amount="100.00"),
+    ]
+    project, whole = declare(), declare()
+    timeline.disclose(project, before)
+    assert timeline.advance(project, latest) is True
+    timeline.disclose(whole, [*before, latest])
+    assert (project.stage, project.approval, project.contract) == (whole.stage, whole.approval, whole.contract)
+
+
+def test_an_entry_naming_no_stage_leaves_the_disclosure_to_the_whole_timeline():
+    """Its stage is the one before it or, if none, the status: the project does not keep which."""
+    project = declare()
+    timeline.disclose(project, [entry("review.passed")])
+    assert timeline.advance(project, entry("acceptance.prechecked", passed=False)) is False
+    assert project.stage == "reviewed"
+
+
 def test_a_plan_event_goes_on_the_timeline_of_each_project_without_the_plan_s_list():
     from nxshared.core.events import Event
 

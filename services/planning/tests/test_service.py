@@ -536,6 +536,35 @@ def test_the_public_list_is_paged_and_shows_the_stage_kept_on_the_project(planni
     assert (detail["stage"], detail["approval"]) == ("approved", {"approval_no": "南发改〔2027〕1号"})
 
 
+def test_an_event_arriving_after_a_later_one_keeps_the_later_disclosure(planning):
+    """Through the database (both backends): the latest event moves the disclosure on from what the
+    project shows; one that occurred earlier than one recorded already leaves it as the whole
+    timeline says."""
+    pid = _planned_project(planning)
+    granted = make_event("approval.granted", pid, {"approval_no": "A-1", "approval_type": "approve", "review_id": "r1"})
+    deliver(planning, "record_timeline", granted)
+    assert _shown(planning, pid) == ("approved", {"approval_no": "A-1"})
+    earlier = dt.datetime.fromisoformat(granted["occurred_at"]) - dt.timedelta(microseconds=1)
+    passed = make_event("review.passed", pid, {"review_id": "r1", "route": "expert_panel", "opinion": "同意"})
+    deliver(planning, "record_timeline", {**passed, "occurred_at": earlier.isoformat()})
+    assert _shown(planning, pid) == ("approved", {"approval_no": "A-1"})
+    events = call(planning, "get_timeline", "unit:edu", project_id=pid)["events"]
+    assert [e["event_type"] for e in events][-2:] == ["review.passed", "approval.granted"]
+    again = make_event("approval.granted", pid, {"approval_no": "A-2", "approval_type": "approve", "review_id": "r2"})
+    deliver(planning, "record_timeline", again)
+    assert _shown(planning, pid) == ("approved", {"approval_no": "A-2"})
+
+
+def _shown(planning, pid):
+    engine = create_engine(planning.config["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            query = select(projects.c.stage, projects.c.approval).where(projects.c.project_id == pid)
+            return tuple(conn.execute(query).one())
+    finally:
+        engine.dispose()
+
+
 def test_planning_s_own_events_are_on_the_timeline_at_once_and_never_delivered_back(planning):
     """Its own events are recorded by the use case, published (routed, so not held back), and not
     brought back to ``record_timeline``; one still queued from a version that had them delivered

@@ -73,8 +73,8 @@ def planned_project(uow):
     return project
 
 
-def event(event_type, project_id, event_id="e1", data=None, source="review"):
-    return Event(event_id, event_type, 1, "2026-12-15T08:00:00+00:00", source, project_id, "a@x", data or {})
+def event(event_type, project_id, event_id="e1", data=None, source="review", occurred_at="2026-12-15T08:00:00+00:00"):
+    return Event(event_id, event_type, 1, occurred_at, source, project_id, "a@x", data or {})
 
 
 # --- declarations ---------------------------------------------------------------------------------
@@ -309,6 +309,50 @@ def test_another_service_s_event_keeps_the_project_s_disclosure(uow):
     granted = event("approval.granted", project.project_id, "e9", {"approval_no": "A-1"}, source="approval")
     run(uow, usecases.record_timeline, granted)
     assert (project.stage, project.approval) == ("approved", {"approval_no": "A-1"})
+
+
+# after every event of the fake's (its own are stamped with the real clock)
+LATER, LATEST = "2999-01-01T08:00:00+00:00", "2999-01-02T08:00:00+00:00"
+
+
+def test_an_event_that_occurred_before_one_recorded_already_keeps_the_later_disclosure(uow):
+    project = planned_project(uow)
+    granted = event("approval.granted", project.project_id, "e9", {"approval_no": "A-1"}, "approval", LATEST)
+    run(uow, usecases.record_timeline, granted)
+    passed = event("review.passed", project.project_id, "e8", occurred_at=LATER)
+    run(uow, usecases.record_timeline, passed)
+    assert (project.stage, project.approval) == ("approved", {"approval_no": "A-1"})
+    assert [e.event_type for e in uow.repo.timeline(project.project_id)][-2:] == ["review.passed", "approval.granted"]
+
+
+def test_the_latest_event_moves_the_disclosure_on_without_reading_the_timeline(uow, monkeypatch):
+    project = planned_project(uow)
+    monkeypatch.setattr(uow.repo, "timeline", lambda project_id: pytest.fail("the whole timeline read"))
+    granted = event("approval.granted", project.project_id, "e9", {"approval_no": "A-1"}, "approval", LATER)
+    run(uow, usecases.record_timeline, granted)
+    assert (project.stage, project.approval) == ("approved", {"approval_no": "A-1"})
+
+
+def test_a_failed_pre_check_arriving_last_takes_the_stage_from_the_whole_timeline(uow):
+    """A timeline naming no stage (a project from before its own events were on it) shows the
+    status, which the project's kept stage need not be."""
+    project = declare(uow)
+    uow.repo.entries.clear()
+    project.status = "planned"
+    failed = event("acceptance.prechecked", project.project_id, "e9", {"passed": False}, "acceptance", LATEST)
+    run(uow, usecases.record_timeline, failed)
+    assert project.stage == "planned"
+
+
+def test_another_service_s_event_is_known_new_by_the_inbox_alone(uow, monkeypatch):
+    """Only planning's own events are on the timeline without an inbox row: another service's is
+    not looked for there."""
+    project = planned_project(uow)
+    monkeypatch.setattr(uow.repo, "on_timeline", lambda *ids: pytest.fail("looked for on the timeline"))
+    passed = event("review.passed", project.project_id, "e8", occurred_at=LATER)
+    assert run(uow, usecases.record_timeline, passed) is not None
+    assert run(uow, usecases.record_timeline, passed) is None  # redelivered
+    assert project.stage == "reviewed"
 
 
 # --- Art 8, 9: an approved plan takes no more annual declarations ---------------------------------------

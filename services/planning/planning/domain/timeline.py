@@ -13,6 +13,8 @@ from nxshared.core.errors import ValidationError
 from nxshared.core.events import Event
 from planning.domain.declaration import Project
 
+OWN_SOURCE = "planning"  # planning's own events: on the timeline from the transaction that decides them
+
 STAGE_OF_EVENT = {
     "project.declared": "declared",
     "project.planned": "planned",
@@ -41,6 +43,18 @@ class TimelineEntry:
     actor: str | None
     data: dict[str, Any]
     seq: int | None = None
+
+
+@dataclass
+class Disclosure:
+    """What the public sees of a project (Art 25), kept on it as its timeline grows, and the status
+    its stage falls back on: what recording another service's event reads and changes of it."""
+
+    project_id: str
+    status: str
+    stage: str
+    approval: dict[str, Any] | None
+    contract: dict[str, Any] | None
 
 
 @dataclass
@@ -81,21 +95,39 @@ def discloses(entry: TimelineEntry) -> bool:
     )
 
 
-def disclose(project: Project, entries: Sequence[TimelineEntry]) -> None:
+def disclose(project: Project | Disclosure, entries: Sequence[TimelineEntry]) -> None:
     """Keeps on ``project`` its stage, approval number and contract as its whole timeline
     (``entries``, in order) says them (Art 25)."""
     project.stage = stage_of(entries) or project.status
     approval = next((e.data for e in reversed(entries) if e.event_type == APPROVAL_EVENT), None)
     contract = next((e.data for e in reversed(entries) if e.event_type == CONTRACT_EVENT), None)
-    project.approval = {"approval_no": approval.get("approval_no")} if approval is not None else None
-    project.contract = {k: contract[k] for k in CONTRACT_FIELDS if k in contract} if contract is not None else None
+    project.approval = _approval(approval) if approval is not None else None
+    project.contract = _contract(contract) if contract is not None else None
 
 
-def advance(project: Project, entry: TimelineEntry) -> None:
-    """``disclose`` for an entry known to be the project's latest (one its own decision made)."""
+def advance(project: Project | Disclosure, entry: TimelineEntry) -> bool:
+    """``disclose`` for an entry that occurred after every other of its project's timeline, from
+    what the project shows already (what ``disclose`` last kept): the entry's stage, and its approval
+    or contract if it is one, replace the ones shown; the rest stays. False, changing nothing, when
+    the entry names no stage (a pre-check that did not pass): the stage is then the latest before
+    it or, if none is, the project's status, and only the whole timeline tells which."""
     stage = stage_of([entry])
-    if stage is not None:
-        project.stage = stage
+    if stage is None:
+        return False
+    project.stage = stage
+    if entry.event_type == APPROVAL_EVENT:
+        project.approval = _approval(entry.data)
+    elif entry.event_type == CONTRACT_EVENT:
+        project.contract = _contract(entry.data)
+    return True
+
+
+def _approval(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {"approval_no": data.get("approval_no")}
+
+
+def _contract(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: data[k] for k in CONTRACT_FIELDS if k in data}
 
 
 def own_entries(evt: Event, named: Iterable[str] = ()) -> list[TimelineEntry]:
