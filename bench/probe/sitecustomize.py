@@ -1,7 +1,8 @@
 """Commit probe for the bench (on the services' PYTHONPATH only while the bench runs them).
 
 Records, for every transaction that inserts outbox or inbox rows (an inbox insert that found the
-event there inserts none), the moment its COMMIT returned and the moment it began: one line
+event there inserts none), with or without an ORM session, the moment its COMMIT returned and the
+moment it began: one line
 ``<kind>\\t<event_id>\\t<commit time>\\t<begin time>`` per row, appended to
 ``$NX_BENCH_PROBE_DIR/<pid>.tsv`` (``kind`` is ``out`` or ``in:<handler>``). The bench joins them
 into commit → peer's commit event hops. Nothing polls: a line is written when a commit
@@ -23,7 +24,7 @@ def _install():
 
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
-    from sqlalchemy.orm import Session
+    from sqlalchemy.engine.default import DefaultDialect
 
     path = os.path.join(os.environ["NX_BENCH_PROBE_DIR"], f"{os.getpid()}.tsv")
     # kept open: opening and closing the file at every commit would add to the hop it measures
@@ -51,12 +52,14 @@ def _install():
             pending.rows = []
         pending.rows.append((kind, row.get("event_id")))
 
-    @event.listens_for(Session, "after_begin")
-    def _began(session, transaction, connection):
+    @event.listens_for(Engine, "begin")
+    def _began(conn):
         pending.began = time.time()
 
-    @event.listens_for(Session, "after_commit")
-    def _committed(session):
+    do_commit = DefaultDialect.do_commit  # every dialect's: the moment the database's COMMIT returned
+
+    def _commit_then_record(dialect, dbapi_connection):
+        do_commit(dialect, dbapi_connection)
         rows = getattr(pending, "rows", None)
         if rows:
             now, began = time.time(), getattr(pending, "began", 0.0)
@@ -64,8 +67,10 @@ def _install():
             os.write(out, lines.encode())  # one append: whole lines, never interleaved
             pending.rows = []
 
-    @event.listens_for(Session, "after_rollback")
-    def _rolled_back(session):
+    DefaultDialect.do_commit = _commit_then_record
+
+    @event.listens_for(Engine, "rollback")
+    def _rolled_back(conn):
         pending.rows = []
 
 

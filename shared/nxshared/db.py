@@ -114,10 +114,11 @@ def migrate(url, migrations_dir):
 
 
 class UnitOfWork:
-    """One transaction of one service's database (see ``nxshared.core.uow`` for the protocol)."""
+    """One transaction of one service's database (see ``nxshared.core.uow`` for the protocol), on
+    ``connection``: the transaction's own, whether an ORM session holds it or not."""
 
-    def __init__(self, session, source, handler, clock, repo=None):
-        self.session = session
+    def __init__(self, connection, source, handler, clock, repo=None):
+        self.connection = connection
         self.source = source
         self.handler = handler
         self.clock = clock
@@ -141,7 +142,7 @@ class UnitOfWork:
                 "created_at": self.clock.now(),
                 "attempts": 0,
             }
-            returned = self.session.connection().execute(OUTBOX_INSERT, values).one()
+            returned = self.connection.execute(OUTBOX_INSERT, values).one()
             self.committed.append(Committed.inserted(returned, evt.event_id, evt.event_type, evt.project_id, payload))
             self.events.append(evt)
             made.append(evt)
@@ -149,7 +150,7 @@ class UnitOfWork:
 
     def first_time(self, evt):
         """Record ``evt`` in the inbox; False when this handler has already applied it."""
-        recorded = self.session.connection().execute(
+        recorded = self.connection.execute(
             INBOX_INSERT,
             {
                 "event_id": evt.event_id,
@@ -171,20 +172,34 @@ class DatabaseHandle:
         self._handler = handler
 
     @contextmanager
-    def transaction(self, repository=None):
-        """A unit of work; ``repository(session)`` builds the service's repository as ``uow.repo``."""
-        session = self._provider.Session()
-        session.connection(execution_options={WRITE_OPTION: True})
-        repo = repository(session) if repository else None
-        uow = UnitOfWork(session, self._provider.container.service_name, self._handler, self._provider.clock, repo)
+    def transaction(self, repository=None, *, orm=True):
+        """A unit of work; ``repository(session)`` builds the service's repository as ``uow.repo``.
+
+        ``orm=False``: the unit of work runs on a plain connection, without an ORM session, and the
+        repository is built on that connection (``repository(connection)``): for a use case whose
+        repository only executes statements, such as an event handler on every event's path. A
+        session's own bookkeeping (its transaction, flush, identity map) costs more than such a
+        transaction's statements: ~0.2 ms of ~0.5 in a busy process, ~0.8 ms in one that was idle.
+        """
+        write = {WRITE_OPTION: True}
+        holder = self._provider.Session() if orm else self._provider.engine.connect().execution_options(**write)
         try:
+            if orm:
+                connection = holder.connection(execution_options=write)
+            else:
+                connection = holder
+                connection.begin()
+            repo = repository(holder) if repository else None
+            uow = UnitOfWork(
+                connection, self._provider.container.service_name, self._handler, self._provider.clock, repo
+            )
             yield uow
-            session.commit()
+            holder.commit()
         except BaseException:
-            session.rollback()
+            holder.rollback()
             raise
         finally:
-            session.close()
+            holder.close()
         if uow.committed:
             self._provider.relay.wake(uow.committed)
         for event_type, outcome in uow.consumed:

@@ -35,7 +35,7 @@ def event():
 def record(sessions, evt, handler="on_thing", commit=True):
     """``first_time`` in a unit of work of its own; what it answered and what it counted."""
     with sessions() as session:
-        uow = UnitOfWork(session, "here", handler, Clock())
+        uow = UnitOfWork(session.connection(), "here", handler, Clock())
         first = uow.first_time(evt)
         if commit:
             session.commit()

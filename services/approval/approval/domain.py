@@ -228,17 +228,17 @@ def latest_passing_review(reviews: Iterable[ConcludedReview]) -> ConcludedReview
     return max(passing, key=lambda r: (_instant(r.concluded_at), r.review_id), default=None)
 
 
-def take_reviews_into_account(
-    application: Application | None, reviews: Iterable[ConcludedReview]
-) -> Application | None:
+def take_reviews_into_account(application: Application | None, reviews: Iterable[ConcludedReview]) -> bool:
     """Art 13: an open application is ready once a passing review of its project is known, and relies
-    on the latest one. A failed review changes nothing (see the module docstring)."""
+    on the latest one. A failed review changes nothing (see the module docstring). Whether the
+    application changed."""
     basis = latest_passing_review(reviews)
     if application is None or basis is None or application.status not in OPEN_STATES:
-        return application
-    application.status = _transition(application, Action.REVIEW_PASSED).value
-    application.review_id = basis.review_id
-    return application
+        return False
+    ready = _transition(application, Action.REVIEW_PASSED).value
+    changed = (application.status, application.review_id) != (ready, basis.review_id)
+    application.status, application.review_id = ready, basis.review_id
+    return changed
 
 
 # --- who may do what ------------------------------------------------------------------------

@@ -2,13 +2,15 @@
 from racing.
 
 Its statements are built once, at import: a statement built per call costs its construction and its
-cache key every time, a good part of a short transaction's work.
+cache key every time, a good part of a short transaction's work. ``ReviewLedger`` is the part that
+needs no ORM session: what ``on_review_concluded`` does on every review event, in a unit of work
+without one (``transaction(ReviewLedger, orm=False)``).
 """
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 
 from approval.domain import Application, ApprovalCounter, ConcludedReview, Project
-from approval.models import approval_counters, projects, reviews
+from approval.models import applications, approval_counters, projects, reviews
 from nxshared.tables import insert_if_absent
 
 NEW_PROJECT = insert_if_absent(projects, "project_id")  # not planned, not classified: the defaults
@@ -24,22 +26,88 @@ LATEST_APPLICATION = (
     .limit(1)
 )
 REVIEWS = select(reviews).where(reviews.c.project_id == bindparam("project_id"))
+LATEST_APPLICATION_ROW = (
+    select(applications)
+    .where(applications.c.project_id == bindparam("project_id"))
+    .order_by(applications.c.applied_at.desc(), applications.c.application_id.desc())
+    .limit(1)
+)
+SET_REVIEW_BASIS = (
+    update(applications)
+    .where(applications.c.application_id == bindparam("the_application"))
+    .values(status=bindparam("new_status"), review_id=bindparam("basis"))
+)
 
 
-class SqlRepository:
-    """What the use cases load and store, in one unit of work's session."""
+class ReviewLedger:
+    """The reviews approval has been told of, and the project lock, on a connection: statements
+    only, nothing loaded into a session. Every value it returns is a copy: changing one changes
+    nothing until it is saved."""
+
+    def __init__(self, connection):
+        self._connection = connection
+
+    @property
+    def connection(self):
+        return self._connection
+
+    def _known(self, project_id):
+        """The project's row, added (not planned) if unknown; the unit of work's connection."""
+        connection = self.connection
+        connection.execute(NEW_PROJECT, {"project_id": project_id})
+        return connection
+
+    def lock_project(self, project_id):
+        """The same lock as ``SqlRepository.locked_project``, for a change that does not read the project.
+
+        On SQLite the unit of work already holds the database's write lock (``BEGIN IMMEDIATE``), so
+        the insert is all it takes; on PostgreSQL ``SELECT … FOR UPDATE`` takes the row's.
+        """
+        connection = self._known(project_id)
+        if connection.dialect.name != "sqlite":
+            connection.execute(PROJECT_ROW_LOCK, {"project_id": project_id})
+
+    def record_review(self, review):
+        """Record a concluded review once; a redelivered conclusion of the same review changes nothing."""
+        self.connection.execute(NEW_REVIEW, {column.name: getattr(review, column.name) for column in reviews.c})
+
+    def reviews(self, project_id):
+        """The project's concluded reviews, as values: read, never changed here."""
+        rows = self.connection.execute(REVIEWS, {"project_id": project_id})
+        return [ConcludedReview(**row._mapping) for row in rows]
+
+    def latest_application(self, project_id):
+        """The project's latest application, as a value (see ``save_review_basis``)."""
+        row = self.connection.execute(LATEST_APPLICATION_ROW, {"project_id": project_id}).first()
+        return None if row is None else Application(**row._mapping)
+
+    def save_review_basis(self, application):
+        """What a concluded review changed in the application: its status and the review it relies on."""
+        self.connection.execute(
+            SET_REVIEW_BASIS,
+            {
+                "the_application": application.application_id,
+                "new_status": application.status,
+                "basis": application.review_id,
+            },
+        )
+
+
+class SqlRepository(ReviewLedger):
+    """What the use cases load and store, in one unit of work's session: the ledger's statements on
+    the session's connection, and the aggregates the session loads (changes to them are flushed)."""
 
     def __init__(self, session):
         self.session = session
 
+    @property
+    def connection(self):
+        return self.session.connection()
+
     def _insert_if_absent(self, statement, values):
-        connection = self.session.connection()
+        connection = self.connection
         connection.execute(statement, values)
         return connection
-
-    def _known(self, project_id):
-        """The project's row, added (not planned) if unknown; the unit of work's connection."""
-        return self._insert_if_absent(NEW_PROJECT, {"project_id": project_id})
 
     def locked_project(self, project_id):
         """The project's row, created (not planned) if unknown, locked until the transaction ends.
@@ -52,16 +120,6 @@ class SqlRepository:
         self._known(project_id)
         return self.session.get(Project, project_id, with_for_update=True)
 
-    def lock_project(self, project_id):
-        """The same lock as ``locked_project``, for a change that does not read the project itself.
-
-        On SQLite the unit of work already holds the database's write lock (``BEGIN IMMEDIATE``), so
-        the insert is all it takes; on PostgreSQL ``SELECT … FOR UPDATE`` takes the row's.
-        """
-        connection = self._known(project_id)
-        if connection.dialect.name != "sqlite":
-            connection.execute(PROJECT_ROW_LOCK, {"project_id": project_id})
-
     def project(self, project_id):
         return self.session.get(Project, project_id)
 
@@ -69,16 +127,8 @@ class SqlRepository:
         self._insert_if_absent(NEW_COUNTER, {"year": year})
         return self.session.get(ApprovalCounter, year, with_for_update=True)
 
-    def record_review(self, review):
-        """Record a concluded review once; a redelivered conclusion of the same review changes nothing."""
-        self._insert_if_absent(NEW_REVIEW, {column.name: getattr(review, column.name) for column in reviews.c})
-
-    def reviews(self, project_id):
-        """The project's concluded reviews, as values: read, never changed, so not loaded into the session."""
-        rows = self.session.connection().execute(REVIEWS, {"project_id": project_id})
-        return [ConcludedReview(**row._mapping) for row in rows]
-
     def latest_application(self, project_id):
+        """The project's latest application, loaded into the session: changes to it are saved."""
         return self.session.scalars(LATEST_APPLICATION, {"project_id": project_id}).first()
 
     def add(self, application):

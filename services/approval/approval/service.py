@@ -4,7 +4,7 @@ work, dump."""
 from approval import domain, usecases
 from approval import schemas as s
 from approval.models import metadata  # noqa: F401  (maps the domain classes)
-from approval.repository import SqlReading, SqlRepository
+from approval.repository import ReviewLedger, SqlReading, SqlRepository
 from nxshared.catalog import REGISTRY
 from nxshared.core.caller import ANY_ORG, ANY_UNIT
 from nxshared.entrypoints import rpc, subscribe
@@ -85,6 +85,8 @@ class ApprovalService(ServiceBase):
 
     @subscribe("review.passed", "review.filed", "review.failed", source="review")
     def on_review_concluded(self, payload):
-        """Art 13: record the review; a passing one makes the project's open application ready."""
-        with self.db.transaction(SqlRepository) as uow:
-            usecases.on_review_concluded(uow, REGISTRY.decode(payload))
+        """Art 13: record the review; a passing one makes the project's open application ready. On
+        every review event's path: decoded before the transaction, which needs no ORM session."""
+        evt = REGISTRY.decode(payload)
+        with self.db.transaction(ReviewLedger, orm=False) as uow:
+            usecases.on_review_concluded(uow, evt)

@@ -17,6 +17,21 @@ from nxshared.core.events import Event
 from nxshared.core.uow import UnitOfWork
 
 
+class ReviewLedger(Protocol):
+    """What ``on_review_concluded`` needs: statements only, its values copies (``save_review_basis``)."""
+
+    def lock_project(self, project_id: str) -> None:
+        """The same lock as ``locked_project``, without loading the project."""
+
+    def latest_application(self, project_id: str) -> Application | None: ...
+
+    def reviews(self, project_id: str) -> list[ConcludedReview]: ...
+
+    def record_review(self, review: ConcludedReview) -> None: ...
+
+    def save_review_basis(self, application: Application) -> None: ...
+
+
 class Repository(Protocol):
     def locked_project(self, project_id: str) -> Project:
         """The project, created (not planned) if unknown, locked until the unit of work ends."""
@@ -121,11 +136,13 @@ def on_change_approved(uow: UnitOfWork[Repository], evt: Event) -> None:
     domain.learn_estimate(project, application, evt.data.get("estimated_investment"), evt.occurred_at)
 
 
-def on_review_concluded(uow: UnitOfWork[Repository], evt: Event) -> None:
+def on_review_concluded(uow: UnitOfWork[ReviewLedger], evt: Event) -> None:
     """Art 13: record the review; a passing one makes the project's open application ready."""
     if not uow.first_time(evt):
         return
     project_id = domain.project_of(evt)
     uow.repo.lock_project(project_id)
     uow.repo.record_review(domain.concluded_review(evt.event_type, project_id, evt.data, evt.occurred_at))
-    domain.take_reviews_into_account(uow.repo.latest_application(project_id), uow.repo.reviews(project_id))
+    application = uow.repo.latest_application(project_id)
+    if application is not None and domain.take_reviews_into_account(application, uow.repo.reviews(project_id)):
+        uow.repo.save_review_basis(application)

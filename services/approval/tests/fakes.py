@@ -33,3 +33,6 @@ class FakeRepository:
 
     def add(self, application: Application) -> None:
         self.applications.append(application)
+
+    def save_review_basis(self, application: Application) -> None:
+        """In memory the application handed out is the one kept: nothing to copy back."""

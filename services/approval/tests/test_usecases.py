@@ -66,7 +66,7 @@ def reject(uow):
 def state(uow):
     """Everything the unit of work holds, to compare before and after a refused call."""
     repo = uow.repo
-    return repr((repo.projects, repo.concluded, repo.applications, repo.counters, uow.emitted, uow.inbox))
+    return repr((repo.projects, repo.concluded, repo.applications, repo.counters, uow.emitted, sorted(uow.inbox)))
 
 
 def test_apply_stores_the_application_and_emits_applied(uow):

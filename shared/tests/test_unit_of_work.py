@@ -1,0 +1,100 @@
+"""``DatabaseHandle.transaction`` on every test backend, with and without an ORM session: the
+state, the inbox row and the outbox rows commit together or not at all, and the relay hears of
+what committed, and only of that."""
+
+import types
+import uuid
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy.orm import sessionmaker
+
+from nxshared.clock import Clock
+from nxshared.core.events import Event
+from nxshared.db import INBOX, RELIABILITY_METADATA, DatabaseHandle, make_engine
+from nxshared.testing import _fresh_postgres_database
+
+_postgres = {}
+NOTES = Table("notes", MetaData(), Column("id", Integer, primary_key=True), Column("text", String(40)))
+
+
+class Relay:
+    def __init__(self):
+        self.woken = []
+
+    def wake(self, committed=()):
+        self.woken.append(list(committed))
+
+
+class Counter:
+    def labels(self, *labels):
+        return self
+
+    def inc(self, n=1):
+        pass
+
+
+class Notes:
+    """A repository on whatever the unit of work gives it: a session or a connection."""
+
+    def __init__(self, holder):
+        self.holder = holder
+
+    def add(self, text):
+        connection = self.holder.connection() if hasattr(self.holder, "get_bind") else self.holder
+        connection.execute(insert(NOTES), {"text": text})
+
+
+@pytest.fixture
+def handle(db_backend, tmp_path):
+    if db_backend == "postgresql":
+        url = _postgres.setdefault("url", _fresh_postgres_database("uow"))
+    else:
+        url = f"sqlite:///{tmp_path / 'uow.db'}"
+    engine = make_engine(url)
+    for metadata in (RELIABILITY_METADATA, NOTES.metadata):
+        metadata.drop_all(engine)
+        metadata.create_all(engine)
+    provider = types.SimpleNamespace(
+        engine=engine,
+        Session=sessionmaker(engine, expire_on_commit=False),
+        container=types.SimpleNamespace(service_name="here"),
+        clock=Clock(),
+        relay=Relay(),
+        metrics=types.SimpleNamespace(events_consumed=Counter()),
+    )
+    yield DatabaseHandle(provider, "on_thing")
+    engine.dispose()
+
+
+def event():
+    return Event(str(uuid.uuid4()), "thing.happened", 1, "2027-03-01T09:00:00+00:00", "elsewhere", "prj-1", None)
+
+
+def counts(handle):
+    with handle._provider.engine.connect() as conn:
+        return tuple(conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (NOTES, INBOX))
+
+
+@pytest.mark.parametrize("orm", [True, False])
+def test_the_state_and_the_inbox_row_commit_together(handle, orm):
+    evt = event()
+    with handle.transaction(Notes, orm=orm) as uow:
+        assert uow.first_time(evt)
+        uow.repo.add("applied")
+    with handle.transaction(Notes, orm=orm) as uow:
+        assert not uow.first_time(evt)  # the same event again: already applied
+    assert counts(handle) == (1, 1)
+    assert handle._provider.relay.woken == []  # nothing was emitted
+
+
+@pytest.mark.parametrize("orm", [True, False])
+def test_a_use_case_that_raises_leaves_nothing_behind(handle, orm):
+    with pytest.raises(RuntimeError), handle.transaction(Notes, orm=orm) as uow:
+        uow.first_time(event())
+        uow.repo.add("half done")
+        raise RuntimeError("refused")
+    assert counts(handle) == (0, 0)
+    with handle.transaction(Notes, orm=orm) as uow:  # the connection went back to the pool usable
+        uow.repo.add("next")
+    assert counts(handle) == (1, 0)
