@@ -85,6 +85,7 @@ LOAD_RATE = 100
 LOAD_CALLERS = 10
 CONCURRENCY = (1, 5, 20)
 RATE_WINDOWS = 3
+HOP_PAUSE = 0.05  # seconds before each event of the hop measurements
 
 
 def annual(unit="unit:edu"):
@@ -218,13 +219,23 @@ def disbursements(rpc, cfg, timings):
 
 
 def event_hops(suite, rpc, reviews, m, timings):
-    """review.passed commit → approval's commit, and the bare nameko hop, one event at a time."""
+    """review.passed commit → approval's commit, and the bare nameko hop, one event at a time.
+
+    The two alternate, each after the same pause: both are sampled across the same moments of this
+    machine (its speed drifts), and each finds the processes as idle as the other does."""
     center = rpc.get("data_center").review
+    emitter = rpc.get("unit:edu").bench_echo
+    listener = rpc.get("unit:edu").bench_listener
+    for _ in range(3):  # the listener's warm-up, not counted
+        emitter.emit()
+        time.sleep(HOP_PAUSE)
     for review_id in list(reviews.values())[:m]:
         timings(
             "conclude_review", lambda r=review_id: center.conclude_review(review_id=r, verdict="passed", opinion="通过")
         )
-        time.sleep(0.05)  # one event at a time; the bench does not touch the services meanwhile
+        time.sleep(HOP_PAUSE)  # one event at a time; the bench does not touch the services meanwhile
+        emitter.emit()
+        time.sleep(HOP_PAUSE)
 
     def hops():
         """(commit → peer's commit, commit → peer's transaction begins) per review.passed."""
@@ -237,11 +248,6 @@ def event_hops(suite, rpc, reviews, m, timings):
         ]
 
     wait_until(lambda: len(hops()) >= m, 120, "approval to apply every review.passed")
-    emitter = rpc.get("unit:edu").bench_echo
-    listener = rpc.get("unit:edu").bench_listener
-    for _ in range(3 + m):
-        emitter.emit()
-        time.sleep(0.02)
     wait_until(lambda: len(listener.hops()) >= 3 + m, 60, "the bare listener")
     bare = listener.hops()[3:]
     metric, labels = (
