@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, false, func, insert, or_, select, true, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
@@ -17,9 +18,9 @@ from planning.usecases import ProjectFilters
 
 _PLAN_STATUS = select(annual_plans.c.status).where(annual_plans.c.year == bindparam("year")).with_for_update()
 _TIMELINE = (
-    select(TimelineEntry)
-    .where(TimelineEntry.project_id == bindparam("project_id"))
-    .order_by(TimelineEntry.occurred_at, TimelineEntry.seq)
+    select(timeline)
+    .where(timeline.c.project_id == bindparam("project_id"))
+    .order_by(timeline.c.occurred_at, timeline.c.seq)
 )
 _ON_TIMELINE = select(timeline.c.seq).where(
     timeline.c.event_id == bindparam("event_id"), timeline.c.project_id == bindparam("project_id")
@@ -49,9 +50,60 @@ def _order(c: Any = Project):
     return (c.plan_year, c.declared_at, c.project_id)
 
 
-class SqlRepository:
+class TimelineLedger:
+    """The timelines and what the public sees of each project, on a connection: statements only,
+    nothing loaded into a session (values it returns are copies, saved by ``save_disclosure``).
+    What ``record_timeline`` needs on every event of every other service, in a unit of work without
+    an ORM session (``transaction(TimelineLedger, orm=False)``)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    @property
+    def connection(self) -> Connection:
+        return self._connection
+
+    def timeline(self, project_id: str) -> list[TimelineEntry]:
+        """The project's timeline in order, as values: read, never changed."""
+        rows = self.connection.execute(_TIMELINE, {"project_id": project_id})
+        return [TimelineEntry(**row._mapping) for row in rows]
+
+    def on_timeline(self, event_id: str, project_id: str) -> bool:
+        found = self.connection.execute(_ON_TIMELINE, {"event_id": event_id, "project_id": project_id})
+        return found.first() is not None
+
+    def later_on_timeline(self, entry: TimelineEntry) -> bool:
+        """Whether the timeline of ``entry``'s project has an entry that occurred after it, in the
+        timeline's order (``occurred_at``, then ``seq``: of two at the same time the one added last)."""
+        found = self.connection.execute(
+            _LATER_ON_TIMELINE, {"project_id": entry.project_id, "occurred_at": entry.occurred_at}
+        )
+        return found.first() is not None
+
+    def add_timeline_entries(self, entries: Sequence[TimelineEntry]) -> None:
+        """Inserted at once, by a statement built once (not loaded back: nothing reads them as objects)."""
+        if entries:
+            self.connection.execute(_ADD_TIMELINE_ENTRY, [_entry_row(e) for e in entries])
+
+    def locked_disclosure(self, project_id: str) -> Disclosure | None:
+        """The project's disclosure alone, locked as ``locked_project`` locks the project."""
+        row = self.connection.execute(_DISCLOSURE, {"project_id": project_id}).first()
+        return None if row is None else Disclosure(**row._mapping)
+
+    def save_disclosure(self, disclosure: Disclosure) -> None:
+        self.connection.execute(_SAVE_DISCLOSURE, _disclosure_row(disclosure))
+
+
+class SqlRepository(TimelineLedger):
+    """What the use cases load and add in one unit of work's session: the ledger's statements on
+    the session's connection, and the aggregates the session loads (changes to them are flushed)."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    @property
+    def connection(self) -> Connection:
+        return self.session.connection()
 
     # --- projects -----------------------------------------------------------------------------
 
@@ -140,34 +192,6 @@ class SqlRepository:
         self.session.add(report)
 
     # --- timeline and the IP exception register ------------------------------------------------
-
-    def timeline(self, project_id: str) -> list[TimelineEntry]:
-        return list(self.session.scalars(_TIMELINE, {"project_id": project_id}))
-
-    def on_timeline(self, event_id: str, project_id: str) -> bool:
-        found = self.session.connection().execute(_ON_TIMELINE, {"event_id": event_id, "project_id": project_id})
-        return found.first() is not None
-
-    def later_on_timeline(self, entry: TimelineEntry) -> bool:
-        """Whether the timeline of ``entry``'s project has an entry that occurred after it, in the
-        timeline's order (``occurred_at``, then ``seq``: of two at the same time the one added last)."""
-        found = self.session.connection().execute(
-            _LATER_ON_TIMELINE, {"project_id": entry.project_id, "occurred_at": entry.occurred_at}
-        )
-        return found.first() is not None
-
-    def add_timeline_entries(self, entries: Sequence[TimelineEntry]) -> None:
-        """Inserted at once, by a statement built once (not loaded back: nothing reads them as objects)."""
-        if entries:
-            self.session.connection().execute(_ADD_TIMELINE_ENTRY, [_entry_row(e) for e in entries])
-
-    def locked_disclosure(self, project_id: str) -> Disclosure | None:
-        """The project's disclosure alone, locked as ``locked_project`` locks the project."""
-        row = self.session.connection().execute(_DISCLOSURE, {"project_id": project_id}).first()
-        return None if row is None else Disclosure(**row._mapping)
-
-    def save_disclosure(self, disclosure: Disclosure) -> None:
-        self.session.connection().execute(_SAVE_DISCLOSURE, _disclosure_row(disclosure))
 
     def ip_exceptions(self) -> list[IpException]:
         return list(self.session.scalars(select(IpException).order_by(IpException.reported_at)))

@@ -15,7 +15,7 @@ from planning import public, usecases
 from planning import schemas as s
 from planning.domain.declaration import PlanningRules
 from planning.models import metadata  # noqa: F401  (maps the domain classes)
-from planning.repository import SqlRepository
+from planning.repository import SqlRepository, TimelineLedger
 
 BUREAUS_REPORTING_CHANGES = ["smart_office", "data_center", "audit"]
 # the services of CONTRACT §Events: the timeline keeps every event each of them emits. Planning puts
@@ -173,7 +173,7 @@ class PlanningService(ServiceBase):
             with self.db.reading() as session:
                 if usecases.on_timeline_already(SqlRepository(session), evt):
                     return
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(TimelineLedger, orm=False) as uow:  # on every other service's event's path
             usecases.record_timeline(uow, evt)
 
     @subscribe("contract.ip_exception_reported", source="finance")

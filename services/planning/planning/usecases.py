@@ -35,6 +35,17 @@ class ProjectFilters:
     unit: str | None = None
 
 
+class TimelineLedger(Protocol):
+    """What ``record_timeline`` needs: statements only, its values copies (``save_disclosure``)."""
+
+    def timeline(self, project_id: str) -> list[TimelineEntry]: ...
+    def on_timeline(self, event_id: str, project_id: str) -> bool: ...
+    def later_on_timeline(self, entry: TimelineEntry) -> bool: ...
+    def add_timeline_entries(self, entries: Sequence[TimelineEntry]) -> None: ...
+    def locked_disclosure(self, project_id: str) -> Disclosure | None: ...
+    def save_disclosure(self, disclosure: Disclosure) -> None: ...
+
+
 class PlanningRepository(Protocol):
     """What the use cases need of a repository (``SqlRepository``; ``FakeRepository`` in tests)."""
 
@@ -266,7 +277,7 @@ def get_timeline(repo: PlanningRepository, project_id: str, caller: Caller, rule
     return ProjectTimeline(project_id, timeline.stage_of(entries) or project.status, entries)
 
 
-def record_timeline(uow: Uow, evt: Event) -> TimelineEntry | None:
+def record_timeline(uow: UnitOfWork[TimelineLedger], evt: Event) -> TimelineEntry | None:
     """Another service's event about a project, once (a redelivered one changes nothing); the
     project keeps the stage, approval and contract its timeline now says: from what it showed and
     the new entry when that is the latest, from the whole timeline when it arrived after a later
