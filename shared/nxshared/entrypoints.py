@@ -14,10 +14,23 @@ times, then parked in the dead-letter queue: never acked and lost, never requeue
 import functools
 import inspect
 import logging
+import sys
 import uuid
 
+import kombu.serialization
+from kombu import Connection
+from kombu.pools import producers
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    DEFAULT_RETRY_POLICY,
+    DEFAULT_TRANSPORT_OPTIONS,
+    LOGIN_METHOD_CONFIG_KEY,
+    PERSISTENT,
+)
+from nameko.exceptions import UnserializableValueError, serialize
 from nameko.messaging import Consumer, QueueConsumer
-from nameko.rpc import Rpc, RpcConsumer
+from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 from nxshared.amqp import publisher_for
 from nxshared.core.errors import CONTRACT_ERRORS, Conflict, ValidationError, error_code
@@ -57,7 +70,50 @@ class SettlingQueueConsumer(QueueConsumer):
 
 
 class SettlingRpcConsumer(RpcConsumer):
+    """nameko's RPC consumer with the settling queue consumer, and a leaner reply: the reply is
+    what nameko's ``Responder`` sends (``{"result", "error"}``, the request's serializer, persistent,
+    confirmed, retried), serialized once instead of twice, on a producer from the pool of one
+    connection object kept for the container instead of one built per reply. Every RPC replies
+    before its unit of work's events leave (the relay runs when the reply waits for its confirm),
+    so this is on the path of every event too."""
+
     queue_consumer = SettlingQueueConsumer()
+
+    def setup(self):
+        super().setup()
+        config = self.container.config
+        options = {**DEFAULT_TRANSPORT_OPTIONS, "confirm_publish": True}
+        self.reply_connection = Connection(
+            config[AMQP_URI_CONFIG_KEY],
+            transport_options=options,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
+        self.reply_exchange = get_rpc_exchange(config)
+
+    def handle_result(self, message, result, exc_info):
+        error = None if exc_info is None else serialize(exc_info[1])
+        serializer = kombu.serialization.registry.type_to_name[message.properties["content_type"]]
+        try:
+            content_type, encoding, body = kombu.serialization.dumps({"result": result, "error": error}, serializer)
+        except Exception:  # as nameko: the caller learns the result could not be sent
+            exc_info = sys.exc_info()
+            error, result = serialize(UnserializableValueError(result)), None
+            content_type, encoding, body = kombu.serialization.dumps({"result": None, "error": error}, serializer)
+        with producers[self.reply_connection].acquire(block=True) as producer:
+            producer.publish(
+                body,
+                exchange=self.reply_exchange,
+                routing_key=message.properties["reply_to"],
+                correlation_id=message.properties.get("correlation_id"),
+                content_type=content_type,
+                content_encoding=encoding,
+                delivery_mode=PERSISTENT,
+                retry=True,
+                retry_policy=DEFAULT_RETRY_POLICY,
+            )
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
 
 
 class SecuredRpc(Rpc):
