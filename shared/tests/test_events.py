@@ -3,6 +3,7 @@
 The library knows no service, so these tests register an event type of their own; each service
 tests its real event types (``services/<name>/tests/test_events.py``)."""
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,7 +14,7 @@ from marshmallow import Schema, fields
 
 from nxshared.catalog import REGISTRY
 from nxshared.core.errors import ValidationError
-from nxshared.core.events import DomainEvent
+from nxshared.core.events import DomainEvent, Event
 from nxshared.events import EventSpec, Registry, money_field
 
 NOW = dt.datetime(2026, 12, 15, tzinfo=dt.UTC)
@@ -119,3 +120,11 @@ def test_every_installed_event_type_has_an_upcast_path_for_every_version():
     for spec in REGISTRY.specs.values():
         assert set(spec.schemas) == set(range(1, spec.version + 1))
         assert set(spec.upcasters) == set(range(1, spec.version))
+
+
+def test_the_payload_is_the_whole_envelope_and_a_copy_of_its_data():
+    evt = Event("e-1", "thing.happened", 2, "2027-03-01T09:00:00+00:00", "here", "prj-1", "a@drc", {"n": [1, {"x": 2}]})
+    payload = evt.as_payload()
+    assert payload == dataclasses.asdict(evt)  # every field of the envelope, a new one too
+    payload["data"]["n"] = []
+    assert evt.data == {"n": [1, {"x": 2}]}

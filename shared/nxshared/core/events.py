@@ -58,4 +58,16 @@ class Event:
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def as_payload(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The envelope as a JSON-ready dict. Its data is a copy of this event's, one level deep: the
+        data a schema dumps holds plain values, and ``dataclasses.asdict`` (a deep copy of every
+        value) cost ~0.1 ms of each emitted event."""
+        return {
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "version": self.version,
+            "occurred_at": self.occurred_at,
+            "source": self.source,
+            "project_id": self.project_id,
+            "actor": self.actor,
+            "data": dict(self.data),
+        }
