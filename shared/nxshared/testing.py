@@ -53,6 +53,19 @@ def _empty(url):
         engine.dispose()
 
 
+_scratch_pg: dict[str, str] = {}
+
+
+def scratch_url(name, backend, tmp_path):
+    """A database for a library test that creates its own tables: a new SQLite file, or the
+    PostgreSQL database ``nxt_<name>``, created once per test session."""
+    if backend == "postgresql":
+        if name not in _scratch_pg:
+            _scratch_pg[name] = _fresh_postgres_database(name)
+        return _scratch_pg[name]
+    return f"sqlite:///{tmp_path / f'{name}.db'}"
+
+
 def database_url(service, backend, tmp_path):
     """A migrated, empty database for ``service`` on ``backend``."""
     migrations = ROOT / "services" / service / "migrations"

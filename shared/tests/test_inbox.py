@@ -10,18 +10,12 @@ from sqlalchemy.orm import sessionmaker
 from nxshared.clock import Clock
 from nxshared.core.events import Event
 from nxshared.db import INBOX, RELIABILITY_METADATA, UnitOfWork, make_engine
-from nxshared.testing import _fresh_postgres_database
-
-_postgres = {}
+from nxshared.testing import scratch_url
 
 
 @pytest.fixture
 def sessions(db_backend, tmp_path):
-    if db_backend == "postgresql":
-        url = _postgres.setdefault("url", _fresh_postgres_database("inbox"))
-    else:
-        url = f"sqlite:///{tmp_path / 'inbox.db'}"
-    engine = make_engine(url)
+    engine = make_engine(scratch_url("inbox", db_backend, tmp_path))
     RELIABILITY_METADATA.drop_all(engine)
     RELIABILITY_METADATA.create_all(engine)
     yield sessionmaker(engine)

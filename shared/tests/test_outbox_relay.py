@@ -17,25 +17,14 @@ from sqlalchemy import event, insert, select
 from nxshared.db import OUTBOX, OUTBOX_INSERT, RELIABILITY_METADATA, make_engine
 from nxshared.metrics import SuiteMetrics
 from nxshared.outbox import BATCH, MAX_HANDED, NACKED, UNROUTABLE, Committed, OutboxRelay
-from nxshared.testing import _fresh_postgres_database
+from nxshared.testing import scratch_url
 
 EXCHANGE = Exchange("review.events", type="topic", durable=True)
 
 
-_postgres = {}
-
-
-def outbox_url(backend, tmp_path):
-    if backend == "postgresql":
-        if "url" not in _postgres:
-            _postgres["url"] = _fresh_postgres_database("relay")
-        return _postgres["url"]
-    return f"sqlite:///{tmp_path / 'outbox.db'}"
-
-
 @pytest.fixture
 def relay(rabbit_config, db_backend, tmp_path):
-    engine = make_engine(outbox_url(db_backend, tmp_path))
+    engine = make_engine(scratch_url("relay", db_backend, tmp_path))
     RELIABILITY_METADATA.drop_all(engine)
     RELIABILITY_METADATA.create_all(engine)
     relay = OutboxRelay(

@@ -12,9 +12,8 @@ from sqlalchemy.orm import sessionmaker
 from nxshared.clock import Clock
 from nxshared.core.events import Event
 from nxshared.db import INBOX, RELIABILITY_METADATA, DatabaseHandle, make_engine
-from nxshared.testing import _fresh_postgres_database
+from nxshared.testing import scratch_url
 
-_postgres = {}
 NOTES = Table("notes", MetaData(), Column("id", Integer, primary_key=True), Column("text", String(40)))
 
 
@@ -47,11 +46,7 @@ class Notes:
 
 @pytest.fixture
 def handle(db_backend, tmp_path):
-    if db_backend == "postgresql":
-        url = _postgres.setdefault("url", _fresh_postgres_database("uow"))
-    else:
-        url = f"sqlite:///{tmp_path / 'uow.db'}"
-    engine = make_engine(url)
+    engine = make_engine(scratch_url("uow", db_backend, tmp_path))
     for metadata in (RELIABILITY_METADATA, NOTES.metadata):
         metadata.drop_all(engine)
         metadata.create_all(engine)
