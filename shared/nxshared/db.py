@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kombu import Connection
 from nameko.extensions import DependencyProvider
-from sqlalchemy import MetaData, bindparam, create_engine, event, func, select, text
+from sqlalchemy import MetaData, create_engine, event, func, select, text
 from sqlalchemy.orm import sessionmaker
 
 from nxshared.catalog import REGISTRY
@@ -26,7 +26,7 @@ from nxshared.clock import Clock
 from nxshared.core.events import DomainEvent
 from nxshared.metrics import GaugeCollector, registry_for
 from nxshared.outbox import Committed, OutboxRelay
-from nxshared.tables import inbox_table, insert_if_absent, outbox_table
+from nxshared.tables import inbox_table, insert_if_absent, insert_text, outbox_table
 from nxshared.topology import declare, subscriptions_of
 
 log = logging.getLogger(__name__)
@@ -40,12 +40,12 @@ INBOX = inbox_table(RELIABILITY_METADATA)
 # itself (SQLite's subquery sees it) or none (PostgreSQL's does not) when no earlier event of the
 # project waits. Such a row is its project's head: once committed, the relay may publish it
 # straight from memory (``OutboxRelay.wake``), without reading the outbox first.
-_OUTBOX_COLUMNS = ("event_id", "event_type", "project_id", "payload", "created_at", "attempts")
-OUTBOX_INSERT = text(
-    f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) VALUES ({', '.join(':' + c for c in _OUTBOX_COLUMNS)}) "
+OUTBOX_INSERT = insert_text(
+    OUTBOX,
+    ("event_id", "event_type", "project_id", "payload", "created_at"),  # and attempts, 0
     "RETURNING id, (SELECT min(earlier.id) FROM outbox AS earlier "
-    "WHERE earlier.project_id = outbox.project_id AND earlier.sent_at IS NULL)"
-).bindparams(*(bindparam(name, type_=OUTBOX.c[name].type) for name in _OUTBOX_COLUMNS))
+    "WHERE earlier.project_id = outbox.project_id AND earlier.sent_at IS NULL)",
+)
 # one statement records an event id, or finds it there (rowcount 0): no SELECT first, and no race
 # between two deliveries of the same event (PostgreSQL waits for the other's insert to commit or
 # roll back, then does nothing or inserts)
@@ -140,7 +140,6 @@ class UnitOfWork:
                 "project_id": evt.project_id,
                 "payload": payload,
                 "created_at": self.clock.now(),
-                "attempts": 0,
             }
             returned = self.connection.execute(OUTBOX_INSERT, values).one()
             self.committed.append(Committed.inserted(returned, evt.event_id, evt.event_type, evt.project_id, payload))

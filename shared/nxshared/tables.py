@@ -85,11 +85,18 @@ def insert_if_absent(table, *columns):
     insert with an ON CONFLICT clause, so that one is compiled again at every execution (~0.3 ms).
     The parameters keep their columns' types (``UtcDateTime``, ``Money``, JSON).
     """
+    return insert_text(table, columns, "ON CONFLICT DO NOTHING")
+
+
+def insert_text(table, columns, tail):
+    """``INSERT INTO <table> (<columns>) VALUES (…) <tail>`` as text, built once (every column if
+    none are named): a column with a constant default is always inserted, with its default unless a
+    value is given; the parameters keep their columns' types."""
     named = [table.c[name] for name in columns] if columns else list(table.c)
     chosen = named + [column for column in table.c if column not in named and _constant_default(column)]
     names = ", ".join(column.name for column in chosen)
     values = ", ".join(f":{column.name}" for column in chosen)
-    statement = text(f"INSERT INTO {table.name} ({names}) VALUES ({values}) ON CONFLICT DO NOTHING")
+    statement = text(f"INSERT INTO {table.name} ({names}) VALUES ({values}) {tail}")
     return statement.bindparams(*(_parameter(column) for column in chosen))
 
 
