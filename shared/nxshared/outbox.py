@@ -177,11 +177,11 @@ class OutboxRelay:
         heads = {}
         for c in fresh:
             if c.head and c.project_id not in heads:
-                heads[c.project_id] = _Row(c.id, c.event_id, c.event_type, json.dumps(c.payload))
+                heads[c.project_id] = c
         if self._read_next or self._dropped or len(heads) < len(fresh) or len(heads) > BATCH:
             self._dropped = False
             return self._next_rows(), True
-        return list(heads.values()), False
+        return [_Row(c.id, c.event_id, c.event_type, json.dumps(c.payload)) for c in heads.values()], False
 
     def _next_rows(self):
         """The oldest unsent event of each project (at most ``BATCH`` of them), in commit order.
