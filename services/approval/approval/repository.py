@@ -19,12 +19,6 @@ NEW_REVIEW = insert_if_absent(reviews)
 PROJECT_ROW_LOCK = (
     select(projects.c.project_id).where(projects.c.project_id == bindparam("project_id")).with_for_update()
 )
-LATEST_APPLICATION = (
-    select(Application)
-    .where(Application.project_id == bindparam("project_id"))
-    .order_by(Application.applied_at.desc(), Application.application_id.desc())
-    .limit(1)
-)
 REVIEWS = select(reviews).where(reviews.c.project_id == bindparam("project_id"))
 LATEST_APPLICATION_ROW = (
     select(applications)
@@ -32,6 +26,7 @@ LATEST_APPLICATION_ROW = (
     .order_by(applications.c.applied_at.desc(), applications.c.application_id.desc())
     .limit(1)
 )
+LATEST_APPLICATION = select(Application).from_statement(LATEST_APPLICATION_ROW)  # the same row, loaded
 SET_REVIEW_BASIS = (
     update(applications)
     .where(applications.c.application_id == bindparam("the_application"))
@@ -104,11 +99,6 @@ class SqlRepository(ReviewLedger):
     def connection(self):
         return self.session.connection()
 
-    def _insert_if_absent(self, statement, values):
-        connection = self.connection
-        connection.execute(statement, values)
-        return connection
-
     def locked_project(self, project_id):
         """The project's row, created (not planned) if unknown, locked until the transaction ends.
 
@@ -124,7 +114,7 @@ class SqlRepository(ReviewLedger):
         return self.session.get(Project, project_id)
 
     def locked_counter(self, year):
-        self._insert_if_absent(NEW_COUNTER, {"year": year})
+        self.connection.execute(NEW_COUNTER, {"year": year})
         return self.session.get(ApprovalCounter, year, with_for_update=True)
 
     def latest_application(self, project_id):

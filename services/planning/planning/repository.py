@@ -133,7 +133,7 @@ class SqlRepository(TimelineLedger):
 
     def public_project(self, project_id: str) -> Mapping[str, Any] | None:
         """Art 25: the project's row, if the public may see it."""
-        row = self.session.connection().execute(_PUBLIC_PROJECT, {"project_id": project_id}).first()
+        row = self.connection.execute(_PUBLIC_PROJECT, {"project_id": project_id}).first()
         return None if row is None else row._mapping
 
     def _page(self, where, offset: int, limit: int) -> tuple[list[Mapping[str, Any]], int]:
@@ -141,7 +141,7 @@ class SqlRepository(TimelineLedger):
         objects cost as much as reading them (~1 ms); the total from ``project_counts``, kept by
         the database in the transaction of every change (migration 0003), where the same
         ``where(columns)`` holds: it has every column a scope or a filter tests."""
-        connection = self.session.connection()
+        connection = self.connection
         page = select(projects).where(*where(projects.c)).order_by(*_order(projects.c)).offset(offset).limit(limit)
         rows = connection.execute(page)
         total = connection.execute(select(func.sum(project_counts.c.n)).where(*where(project_counts.c))).scalar()
@@ -167,7 +167,7 @@ class SqlRepository(TimelineLedger):
     def locked_plan_status(self, year: int) -> str | None:
         """The year's plan status alone, locked as ``locked_plan`` locks the plan: what a declaration
         reads of it, without loading the plan (a statement built once: a fifth of the cost)."""
-        return self.session.connection().execute(_PLAN_STATUS, {"year": year}).scalar()
+        return self.connection.execute(_PLAN_STATUS, {"year": year}).scalar()
 
     def add_plan(self, plan: AnnualPlan) -> None:
         self.session.add(plan)
