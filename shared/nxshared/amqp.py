@@ -3,7 +3,8 @@ or could not route, is reported instead of vanishing.
 
 ``publisher_for`` publishes one message and waits for its confirm (nameko's ``Publisher``).
 ``ConfirmedBatches`` keeps one channel in confirm mode and pipelines: it publishes a whole batch,
-then waits until the broker has answered every message of it.
+then waits until the broker has answered every message of it (``send`` and ``collect``, the two
+halves of ``publish``, may run on different green threads: ``nxshared.outbox``'s early sends).
 """
 
 import contextlib
@@ -62,11 +63,20 @@ class ConfirmedBatches:
 
         On a connection error or a confirm timeout, raise; no message of the batch is then known sent.
         """
+        self.send(messages)
+        return self.collect()
+
+    @property
+    def connected(self):
+        return self._producer is not None
+
+    def send(self, messages):
+        """``publish``'s first half: the batch leaves, its answers are not waited for (``collect``)."""
         self._pending.clear()
         self._returned.clear()
         self._outcome = BatchOutcome()
         try:
-            producer = self._open()
+            producer = self.open()
             for key, body, routing_key in messages:
                 producer.publish(
                     body,
@@ -80,6 +90,13 @@ class ConfirmedBatches:
                 )
                 self._tag += 1
                 self._pending[self._tag] = key
+        except BaseException:
+            self.close()
+            raise
+
+    def collect(self):
+        """``publish``'s second half: the outcome of the batch ``send`` published, once all are answered."""
+        try:
             self._await_confirms()
         except BaseException:
             self.close()
@@ -92,7 +109,8 @@ class ConfirmedBatches:
             with contextlib.suppress(Exception):  # already broken: nothing left to release cleanly
                 connection.release()
 
-    def _open(self):
+    def open(self):
+        """The producer on this batches' channel, connecting first if needed."""
         if self._producer is None:
             connection = Connection(self.amqp_uri, connect_timeout=5)
             channel = connection.channel()

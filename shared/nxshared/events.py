@@ -21,7 +21,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from nxshared.core.errors import ValidationError
 from nxshared.core.events import DomainEvent, Event
-from nxshared.validation import instance
+from nxshared.validation import dump, instance
 
 MONEY = validate.Regexp(r"\d+(\.\d{1,2})?\Z")
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -62,21 +62,39 @@ class EventSpec:
         return data
 
 
-class _EnvelopeSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    event_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    event_type = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    occurred_at = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    source = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    project_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
-    actor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=400))
-    data = fields.Dict(load_default=dict)
+_ENVELOPE_TEXT = {"event_id": 64, "event_type": 64, "occurred_at": 40, "source": 64}  # required: 1..max
+_ENVELOPE_OPTIONAL_TEXT = {"project_id": 64, "actor": 400}  # may be missing or null
 
 
-_ENVELOPE = _EnvelopeSchema()
+def _envelope(payload: Any) -> dict[str, Any]:
+    """The envelope's fields, bounded as the contract says, anything else in it ignored. Checked
+    by hand: every event a service consumes passes here, and a marshmallow schema took half of a
+    decode (17 of 33 µs, five times that in a process that had been idle)."""
+    if not isinstance(payload, dict):
+        raise ValidationError("MALFORMED_EVENT", "事件信封不合法：须为 JSON 对象")
+    problems = {}
+    envelope = {}
+    for name, longest in _ENVELOPE_TEXT.items():
+        value = payload.get(name)
+        if not isinstance(value, str) or not 1 <= len(value) <= longest:
+            problems[name] = f"须为 1 至 {longest} 个字符的字符串"
+        envelope[name] = value
+    for name, longest in _ENVELOPE_OPTIONAL_TEXT.items():
+        value = payload.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > longest):
+            problems[name] = f"须为不超过 {longest} 个字符的字符串或 null"
+        envelope[name] = value
+    version = payload.get("version")
+    if type(version) is not int or version < 1:
+        problems["version"] = "须为正整数"
+    envelope["version"] = version
+    data = payload.get("data", {})
+    if not isinstance(data, dict):
+        problems["data"] = "须为 JSON 对象"
+    envelope["data"] = data
+    if problems:
+        raise ValidationError("MALFORMED_EVENT", f"事件信封不合法：{problems}")
+    return envelope
 
 
 class Registry:
@@ -129,10 +147,7 @@ class Registry:
         """Any version of an event, as the newest version known here. An event type no installed
         service registers is refused, or with ``unknown_types=True`` kept with its data as sent
         (for consumers that only read the envelope, such as a timeline)."""
-        try:
-            envelope = _ENVELOPE.load(payload if isinstance(payload, dict) else {})
-        except marshmallow.ValidationError as exc:
-            raise ValidationError("MALFORMED_EVENT", f"事件信封不合法：{exc.messages}") from None
+        envelope = _envelope(payload)
         if unknown_types and envelope["event_type"] not in self.specs:
             return Event(**envelope)
         spec = self.spec(envelope["event_type"])
@@ -146,6 +161,6 @@ class Registry:
 def _load_data(schema_cls: type[Schema], data: dict[str, Any], event_type: str) -> dict[str, Any]:
     schema = instance(schema_cls, unknown=EXCLUDE)  # fields a newer peer added are ignored
     try:
-        return schema.dump(schema.load(data))
+        return dump(schema_cls, schema.load(data))
     except marshmallow.ValidationError as exc:
         raise ValidationError("MALFORMED_EVENT", f"事件 {event_type} 的数据不合法：{exc.messages}") from None

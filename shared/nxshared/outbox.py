@@ -15,12 +15,20 @@ poll interval without a wake (events of another writer), after any failure, when
 waits behind its project's head, and after every round that read rows (more may wait behind
 them), until a read finds nothing.
 
+**Sent by the committing green thread when the relay is idle.** If the relay waits for a wake and
+could take the handed heads from memory, ``wake`` publishes them right there, on the green thread
+that committed, and leaves their confirms to the relay's next round: the events leave before the
+RPC that caused them replies, not after its reply, acknowledgement and teardown (~1 ms on the path
+of every event, on these machines, against ~0.2 ms more before the reply). Anything else is
+handed to the relay as before, and a failed send only makes the next round read the outbox.
+
 Nothing unconfirmed is ever marked: after a crash or a lost connection the unanswered rows are
 published again (consumers' inboxes drop the duplicate). A returned (unroutable) or nacked event
 stays unsent, counts an attempt, and holds back its project's later events until it goes through.
 After an error the relay reconnects with exponential back-off.
 """
 
+import contextlib
 import json
 import logging
 import threading
@@ -88,6 +96,9 @@ class OutboxRelay:
         self._read_next = True  # whether the next round must read the outbox (see the module's docstring)
         self._dropped = False  # handed rows were let go (too many): the outbox has them
         self._last_acked: set[int] = set()
+        self._parked = False  # the run loop waits for a wake: no round is under way
+        self._round_lock = threading.Lock()  # a round, or a send by a committing green thread
+        self._sent_early: list[_Row] | None = None  # published by ``wake``, their confirms not yet collected
         # built once: a statement built per round costs its construction and cache key every time
         heads = select(func.min(outbox.c.id)).where(outbox.c.sent_at.is_(None)).group_by(outbox.c.project_id)
         # the payload as the JSON text stored: published as it is, never parsed and serialized again
@@ -111,7 +122,33 @@ class OutboxRelay:
                 self._dropped = True
             else:
                 self._handed.extend(committed)
+                if committed and self._parked:
+                    self._send_early()
         self._wakeup.set()
+
+    def _send_early(self):
+        """Publish the handed heads on the calling green thread, if the next round would take them
+        from memory; their confirms are the next round's to collect. Raises nothing but what kills
+        the green thread: the caller has committed, and a row not sent here is the relay's as any
+        other (the next round reads the outbox)."""
+        if self._read_next or self._dropped or not self.batches.connected:
+            return
+        if not self._round_lock.acquire(blocking=False):
+            return
+        sent = False
+        try:
+            self._sent_early = self._from_memory()
+            if self._sent_early:
+                self._parked = False
+                self.batches.send((row.id, row.body, row.event_type) for row in self._sent_early)
+            sent = True
+        except Exception as exc:
+            log.warning("outbox: %r while publishing early; the relay publishes from the outbox", exc)
+        finally:
+            if not sent:
+                self._sent_early = None
+                self._read_next = True
+            self._round_lock.release()
 
     def stop(self):
         self._running = False
@@ -123,6 +160,8 @@ class OutboxRelay:
             return
         self._running = True
         backoff = self.poll_interval
+        with contextlib.suppress(Exception):  # connected before any event, ready for early sends (a broker
+            self.batches.open()  # away now is met, and logged, by the first round that publishes)
         try:
             while self._running:
                 try:
@@ -133,7 +172,10 @@ class OutboxRelay:
                     sent, stuck = 0, True
                     backoff = min(backoff * 2, MAX_BACKOFF)
                 if sent == 0 or stuck:
-                    if not self._wakeup.wait(backoff):
+                    self._parked = not stuck
+                    woken = self._wakeup.wait(backoff)
+                    self._parked = False
+                    if not woken:
                         self._read_next = True  # a poll: another writer's events are found only by reading
                     self._wakeup.clear()
                 else:
@@ -143,14 +185,25 @@ class OutboxRelay:
 
     def relay_once(self):
         """One round. Returns (events confirmed and marked sent, whether a failure holds one back)."""
-        rows, read = self._round()
-        if not rows:
-            self._read_next = False  # nothing unsent: from now on, what is handed is all there is
-            return 0, False
+        with self._round_lock:
+            return self._relay_once()
+
+    def _relay_once(self):
+        early, self._sent_early = self._sent_early, None
+        if early:
+            rows, read = early, False
+        else:
+            rows, read = self._round()
+            if not rows:
+                self._read_next = False  # nothing unsent: from now on, what is handed is all there is
+                return 0, False
         by_id = {row.id: row for row in rows}
         self._read_next = True  # until this round has gone through
         try:
-            outcome = self.batches.publish((row.id, row.body, row.event_type) for row in rows)
+            if early:  # sent by ``wake``: only the broker's answers are awaited
+                outcome = self.batches.collect()
+            else:
+                outcome = self.batches.publish((row.id, row.body, row.event_type) for row in rows)
         except Exception as exc:
             self.metrics.publish_failures.labels("publish failed").inc()
             log.warning("outbox: %d event(s) not confirmed, kept unsent: %r", len(rows), exc)
@@ -172,16 +225,26 @@ class OutboxRelay:
         (each was committed before it was handed). A handed row the previous round published
         already (read before it was handed) is not published twice.
         """
-        handed, self._handed = self._handed, []
-        fresh = [c for c in handed if c.id not in self._last_acked]
+        if not (self._read_next or self._dropped):
+            rows = self._from_memory()
+            if rows is not None:
+                return rows, False
+        self._handed = []
+        self._dropped = False
+        return self._next_rows(), True
+
+    def _from_memory(self):
+        """The handed heads, taken from memory; None (and the handed rows left) when they are not
+        all this round needs: a handed row behind its project's head, or more heads than a batch."""
+        fresh = [c for c in self._handed if c.id not in self._last_acked]
         heads = {}
         for c in fresh:
             if c.head and c.project_id not in heads:
                 heads[c.project_id] = c
-        if self._read_next or self._dropped or len(heads) < len(fresh) or len(heads) > BATCH:
-            self._dropped = False
-            return self._next_rows(), True
-        return [_Row(c.id, c.event_id, c.event_type, json.dumps(c.payload)) for c in heads.values()], False
+        if len(heads) < len(fresh) or len(heads) > BATCH:
+            return None
+        self._handed = []
+        return [_Row(c.id, c.event_id, c.event_type, json.dumps(c.payload)) for c in heads.values()]
 
     def _next_rows(self):
         """The oldest unsent event of each project (at most ``BATCH`` of them), in commit order.

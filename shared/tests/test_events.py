@@ -89,6 +89,41 @@ def test_malformed_events_are_refused():
         REG.decode({**envelope(1, {}), "event_type": "no.such"})
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("event_id", ""),
+        ("event_id", "e" * 65),
+        ("event_type", 7),
+        ("occurred_at", None),
+        ("source", "s" * 65),
+        ("project_id", "p" * 65),
+        ("project_id", 1),
+        ("actor", "a" * 401),
+        ("version", 0),
+        ("version", "2"),
+        ("version", True),
+        ("data", ["amount"]),
+        ("data", None),
+    ],
+)
+def test_an_envelope_field_out_of_its_bounds_is_refused_by_name(field, value):
+    with pytest.raises(ValidationError, match=f"MALFORMED_EVENT.*'{field}'"):
+        REG.decode({**envelope(2, {"amount": "1.00", "kind": "k"}), field: value})
+
+
+def test_an_envelope_that_is_not_an_object_is_refused():
+    with pytest.raises(ValidationError, match="MALFORMED_EVENT"):
+        REG.decode(["thing.done"])
+
+
+def test_optional_envelope_fields_may_be_missing_or_null():
+    payload = {**envelope(2, {"amount": "1.00", "kind": "k"}), "actor": None}
+    del payload["project_id"]
+    evt = REG.decode(payload)
+    assert (evt.project_id, evt.actor) == (None, None)
+
+
 def test_an_unknown_event_type_is_kept_as_sent_only_when_asked():
     payload = {**envelope(1, {"anything": 1}), "event_type": "newer.thing", "source": "newer"}
     with pytest.raises(ValidationError):

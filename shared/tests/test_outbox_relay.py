@@ -316,3 +316,84 @@ def test_another_writers_events_go_out_at_the_next_poll(relay, broker):
         runner.wait()
     assert unsent(relay) == []
     assert sorted(ids(drain(broker, queue))) == sorted([handed, unannounced])
+
+
+@pytest.fixture
+def running(relay):
+    """The relay's loop in its own green thread, parked (waiting for a wake) before the test goes on."""
+    relay.poll_interval = 5.0  # no poll during a test: what goes out was handed over or read
+    runner = eventlet.spawn(relay.run)
+    deadline = time.monotonic() + 10
+    while not relay._parked and time.monotonic() < deadline:
+        eventlet.sleep(0.01)
+    assert relay._parked
+    yield relay
+    relay.stop()
+    runner.wait()
+
+
+def senders(relay, monkeypatch, fail_first=False):
+    """Which green thread called ``batches.send`` for which events, in order (the first call
+    raising a lost connection instead, with ``fail_first``)."""
+    calls = []
+    send = relay.batches.send
+
+    def recorded(messages):
+        messages = list(messages)
+        calls.append((eventlet.getcurrent(), [key for key, _, _ in messages]))
+        if fail_first and len(calls) == 1:
+            relay.batches.close()
+            raise ConnectionResetError("the broker went away")
+        return send(messages)
+
+    monkeypatch.setattr(relay.batches, "send", recorded)
+    return calls
+
+
+def until_all_sent(relay):
+    deadline = time.monotonic() + 10
+    while unsent(relay) and time.monotonic() < deadline:
+        eventlet.sleep(0.02)
+    assert unsent(relay) == []
+
+
+def test_a_parked_relay_has_the_committing_green_thread_send_the_heads_it_hands_over(running, broker, monkeypatch):
+    queue = bind(broker, "t-all", "review.#")
+    calls = senders(running, monkeypatch)
+    first = written(running, "prj-a", "review.submitted")
+    second = written(running, "prj-b", "review.submitted")
+
+    running.wake([first])  # sent here, before this green thread yields: the relay only awaits the confirm
+    assert calls == [(eventlet.getcurrent(), [first.id])]
+    running.wake([second])  # the relay is no longer parked: handed over, sent by the relay's round
+    until_all_sent(running)
+
+    assert [keys for _, keys in calls] == [[first.id], [second.id]]
+    assert calls[1][0] is not eventlet.getcurrent()
+    assert ids(drain(broker, queue)) == [first.event_id, second.event_id]
+
+
+def test_an_early_send_that_fails_leaves_the_event_to_the_relay_which_reads_the_outbox(running, broker, monkeypatch):
+    queue = bind(broker, "t-all", "review.#")
+    calls = senders(running, monkeypatch, fail_first=True)
+    reads = outbox_reads(running)
+    row = written(running, "prj-a", "review.submitted")
+
+    running.wake([row])  # the committed caller is not told: the relay has the event
+    until_all_sent(running)
+
+    assert calls[0][0] is eventlet.getcurrent() and calls[1][0] is not eventlet.getcurrent()
+    assert reads  # memory no longer trusted after a failure: the outbox was read
+    assert ids(drain(broker, queue)) == [row.event_id]
+
+
+def test_an_event_behind_its_projects_head_is_not_sent_early(running, broker, monkeypatch):
+    queue = bind(broker, "t-all", "review.#")
+    calls = senders(running, monkeypatch)
+    head = written(running, "prj-a", "review.submitted")
+    behind = written(running, "prj-a", "review.passed")
+
+    running.wake([head, behind])
+    assert calls == []  # the relay reads the outbox and keeps the project in order
+    until_all_sent(running)
+    assert ids(drain(broker, queue)) == [head.event_id, behind.event_id]
