@@ -26,6 +26,8 @@ _ON_TIMELINE = select(timeline.c.seq).where(
     timeline.c.event_id == bindparam("event_id"), timeline.c.project_id == bindparam("project_id")
 )
 _ADD_TIMELINE_ENTRY = insert(timeline)
+_ADD_PROJECT = insert(projects)
+_PROJECT_COLUMNS = [c.name for c in projects.c]
 _TIMELINE_COLUMNS = [c.name for c in timeline.c if c.name != "seq"]
 _DISCLOSED = ("stage", "approval", "contract")
 _DISCLOSURE = (
@@ -94,7 +96,21 @@ class TimelineLedger:
         self.connection.execute(_SAVE_DISCLOSURE, _disclosure_row(disclosure))
 
 
-class SqlRepository(TimelineLedger):
+class DeclarationLedger(TimelineLedger):
+    """What ``declare_project`` needs, on a connection: the year's plan status and the new project,
+    inserted as a row (``transaction(DeclarationLedger, orm=False)``): a session's flush of one new
+    object cost more than the insert itself, on the path of every declaration."""
+
+    def locked_plan_status(self, year: int) -> str | None:
+        """The year's plan status alone, locked as ``locked_plan`` locks the plan: what a declaration
+        reads of it, without loading the plan (a statement built once: a fifth of the cost)."""
+        return self.connection.execute(_PLAN_STATUS, {"year": year}).scalar()
+
+    def add_project(self, project: Project) -> None:
+        self.connection.execute(_ADD_PROJECT, {name: getattr(project, name) for name in _PROJECT_COLUMNS})
+
+
+class SqlRepository(DeclarationLedger):
     """What the use cases load and add in one unit of work's session: the ledger's statements on
     the session's connection, and the aggregates the session loads (changes to them are flushed)."""
 
@@ -163,11 +179,6 @@ class SqlRepository(TimelineLedger):
 
     def locked_plan(self, year: int) -> AnnualPlan | None:
         return self.session.get(AnnualPlan, year, with_for_update=True)
-
-    def locked_plan_status(self, year: int) -> str | None:
-        """The year's plan status alone, locked as ``locked_plan`` locks the plan: what a declaration
-        reads of it, without loading the plan (a statement built once: a fifth of the cost)."""
-        return self.connection.execute(_PLAN_STATUS, {"year": year}).scalar()
 
     def add_plan(self, plan: AnnualPlan) -> None:
         self.session.add(plan)

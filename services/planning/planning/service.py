@@ -15,7 +15,7 @@ from planning import public, usecases
 from planning import schemas as s
 from planning.domain.declaration import PlanningRules
 from planning.models import metadata  # noqa: F401  (maps the domain classes)
-from planning.repository import SqlRepository, TimelineLedger
+from planning.repository import DeclarationLedger, SqlRepository, TimelineLedger
 
 BUREAUS_REPORTING_CHANGES = ["smart_office", "data_center", "audit"]
 # the services of CONTRACT §Events: the timeline keeps every event each of them emits. Planning puts
@@ -45,7 +45,7 @@ class PlanningService(ServiceBase):
     def declare_project(self, project):
         fields_ = load(s.ProjectDeclaration, project)
         fields_["annual_investments"] = s.annual_investments_as_json(fields_["annual_investments"])
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(DeclarationLedger, orm=False) as uow:
             created = usecases.declare_project(
                 uow, fields_, self.auth.caller, self.clock.today(), self.clock.now(), self.rules
             )

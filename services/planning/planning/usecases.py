@@ -46,7 +46,14 @@ class TimelineLedger(Protocol):
     def save_disclosure(self, disclosure: Disclosure) -> None: ...
 
 
-class PlanningRepository(TimelineLedger, Protocol):
+class Declarations(TimelineLedger, Protocol):
+    """What ``declare_project`` needs: statements only, the new project inserted as it is handed over."""
+
+    def locked_plan_status(self, year: int) -> str | None: ...
+    def add_project(self, project: Project) -> None: ...
+
+
+class PlanningRepository(Declarations, Protocol):
     """What the use cases need of a repository (``SqlRepository``; ``FakeRepository`` in tests)."""
 
     def project(self, project_id: str) -> Project | None: ...
@@ -56,9 +63,7 @@ class PlanningRepository(TimelineLedger, Protocol):
         self, scope: Scope, filters: ProjectFilters, offset: int, limit: int
     ) -> tuple[list[ListedProject], int]: ...
     def locked_projects(self, year: int, plan_type: str) -> list[Project]: ...
-    def add_project(self, project: Project) -> None: ...
     def locked_plan(self, year: int) -> AnnualPlan | None: ...
-    def locked_plan_status(self, year: int) -> str | None: ...
     def add_plan(self, plan: AnnualPlan) -> None: ...
     def locked_change(self, change_id: str) -> ChangeRequest | None: ...
     def add_change(self, change: ChangeRequest) -> None: ...
@@ -71,7 +76,12 @@ class PlanningRepository(TimelineLedger, Protocol):
 Uow: TypeAlias = UnitOfWork[PlanningRepository]
 
 
-def _decided(uow: Uow, events: list[DomainEvent], projects: Iterable[Project] = (), plan_ids: Iterable[str] = ()):
+def _decided(
+    uow: UnitOfWork[TimelineLedger],
+    events: list[DomainEvent],
+    projects: Iterable[Project] = (),
+    plan_ids: Iterable[str] = (),
+):
     """Emits what a decision caused and puts each event on the timeline of the projects it is
     about, in the same transaction; ``projects`` (the ones decided about) keep their stage, each
     entry being its project's latest (one naming no stage leaves it: every timeline begins with the
@@ -89,14 +99,20 @@ def _decided(uow: Uow, events: list[DomainEvent], projects: Iterable[Project] = 
 
 
 def declare_project(
-    uow: Uow, fields_: Mapping[str, Any], caller: Caller, today: dt.date, now: dt.datetime, rules: PlanningRules
+    uow: UnitOfWork[Declarations],
+    fields_: Mapping[str, Any],
+    caller: Caller,
+    today: dt.date,
+    now: dt.datetime,
+    rules: PlanningRules,
 ) -> Project:
-    """The year's plan is read locked: a declaration and the plan's approval do not cross."""
+    """The year's plan is read locked: a declaration and the plan's approval do not cross. The
+    project is added once its events have put it on its timeline, with the stage they gave it."""
     annual = fields_.get("plan_type") == PlanType.ANNUAL.value
     approved = annual and uow.repo.locked_plan_status(fields_["plan_year"]) == plans.PlanStatus.APPROVED.value
     project, events = declaration.declare(fields_, caller, today, rules, now, plan_approved=approved)
-    uow.repo.add_project(project)
     _decided(uow, events, [project])
+    uow.repo.add_project(project)
     return project
 
 
