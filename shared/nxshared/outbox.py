@@ -18,9 +18,10 @@ them), until a read finds nothing.
 **Sent by the committing green thread when the relay is idle.** If the relay waits for a wake and
 could take the handed heads from memory, ``wake`` publishes them right there, on the green thread
 that committed, and leaves their confirms to the relay's next round: the events leave before the
-RPC that caused them replies, not after its reply, acknowledgement and teardown (~1 ms on the path
-of every event, on these machines, against ~0.2 ms more before the reply). Anything else is
-handed to the relay as before, and a failed send only makes the next round read the outbox.
+RPC that caused them replies, not after its reply, acknowledgement and teardown (~1 ms sooner on
+these machines). The reply waits for the send (~0.2 ms) and, where the peers that handle the
+event share the caller's machine, for the processor they then take. Anything else is handed to
+the relay as before, and a failed send only makes the next round read the outbox.
 
 Nothing unconfirmed is ever marked: after a crash or a lost connection the unanswered rows are
 published again (consumers' inboxes drop the duplicate). A returned (unroutable) or nacked event
