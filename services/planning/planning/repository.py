@@ -107,7 +107,7 @@ class DeclarationLedger(TimelineLedger):
         return self.connection.execute(_PLAN_STATUS, {"year": year}).scalar()
 
     def add_project(self, project: Project) -> None:
-        self.connection.execute(_ADD_PROJECT, {name: getattr(project, name) for name in _PROJECT_COLUMNS})
+        self.connection.execute(_ADD_PROJECT, _values(project, _PROJECT_COLUMNS))
 
 
 class SqlRepository(DeclarationLedger):
@@ -167,9 +167,6 @@ class SqlRepository(DeclarationLedger):
         query = select(Project).where(Project.plan_year == year, Project.plan_type == plan_type).order_by(*_order())
         return list(self.session.scalars(query.with_for_update()))
 
-    def add_project(self, project: Project) -> None:
-        self.session.add(project)
-
     def count_by_status(self) -> list[tuple[str, int]]:
         n = func.sum(project_counts.c.n)
         rows = self.session.execute(select(project_counts.c.status, n).group_by(project_counts.c.status).having(n > 0))
@@ -212,12 +209,17 @@ class SqlRepository(DeclarationLedger):
         self.session.merge(exception)
 
 
+def _values(obj: Any, names: Sequence[str]) -> dict[str, Any]:
+    """``obj``'s attributes of these names (its mapped columns'), as a statement's parameters."""
+    return {name: getattr(obj, name) for name in names}
+
+
 def _entry_row(entry: TimelineEntry) -> dict[str, Any]:
-    return {name: getattr(entry, name) for name in _TIMELINE_COLUMNS}
+    return _values(entry, _TIMELINE_COLUMNS)
 
 
 def _disclosure_row(disclosure: Disclosure) -> dict[str, Any]:
-    return {"b_project_id": disclosure.project_id, **{name: getattr(disclosure, name) for name in _DISCLOSED}}
+    return {"b_project_id": disclosure.project_id, **_values(disclosure, _DISCLOSED)}
 
 
 # The conditions below take the columns they test (``projects.c`` or ``project_counts.c``): a list's
