@@ -132,7 +132,7 @@ class OutboxRelay:
         from memory; their confirms are the next round's to collect. Raises nothing but what kills
         the green thread: the caller has committed, and a row not sent here is the relay's as any
         other (the next round reads the outbox)."""
-        if self._read_next or self._dropped or not self.batches.connected:
+        if not (self._memory_trusted() and self.batches.connected):
             return
         if not self._round_lock.acquire(blocking=False):
             return
@@ -226,13 +226,17 @@ class OutboxRelay:
         (each was committed before it was handed). A handed row the previous round published
         already (read before it was handed) is not published twice.
         """
-        if not (self._read_next or self._dropped):
+        if self._memory_trusted():
             rows = self._from_memory()
             if rows is not None:
                 return rows, False
         self._handed = []
         self._dropped = False
         return self._next_rows(), True
+
+    def _memory_trusted(self):
+        """Whether the handed rows may be all the outbox holds unsent (see the module's docstring)."""
+        return not (self._read_next or self._dropped)
 
     def _from_memory(self):
         """The handed heads, taken from memory; None (and the handed rows left) when they are not
