@@ -18,25 +18,20 @@ import json
 import os
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from nxshared.broker_access import (
-    CLIENT_USER,
     OPERATOR_USER,
-    ManagementApi,
+    broker_vhost,
     definitions,
+    enrolled_clients,
     installed_grants,
     installed_sources,
+    management_api,
 )
 from nxshared.secrets import auth_secret, broker_password, secrets_file
 
-DEFAULT_ADMIN_URL = "http://guest:guest@127.0.0.1:15672"
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- broker-permissions:start -->", "<!-- broker-permissions:end -->"
-
-
-def vhost():
-    return os.environ.get("NX_BROKER_VHOST", "nx")
 
 
 def passwords(grants):
@@ -57,9 +52,7 @@ def readme_with_table(text, grants):
 
 
 def apply(grants):
-    admin = urlsplit(os.environ.get("NX_BROKER_ADMIN_URL", DEFAULT_ADMIN_URL))
-    api = ManagementApi(f"{admin.scheme}://{admin.hostname}:{admin.port}", admin.username, admin.password)
-    api.apply(grants, passwords(grants), vhost())
+    management_api().apply(grants, passwords(grants), broker_vhost())
 
 
 def write_private(path, text):
@@ -76,17 +69,22 @@ def compose_env(grants):
     secret = auth_secret(os.environ.get("NX_AUTH_SECRET"))
     lines = [f"NX_AUTH_SECRET={secret}"]
     for g in grants:
-        if g.user.startswith("nx-") and g.user not in (CLIENT_USER, OPERATOR_USER):
+        if g.rpc_exchange is None and g.user != OPERATOR_USER:
             service = g.user.removeprefix("nx-")
             lines.append(f"NX_BROKER_PASSWORD_{service.upper()}={broker_password(g.user, secrets_file())}")
     return "\n".join(lines) + "\n"
 
 
+def every_grant():
+    """The installed services' parties and every departmental system enrolled here."""
+    return installed_grants(clients=enrolled_clients(secrets_file()))
+
+
 def main(argv):
-    grants = installed_grants()
+    grants = installed_grants() if argv in (["--table"], ["--write-readme"]) else every_grant()
     if argv[:1] == ["--definitions"] and len(argv) == 2:
         write_private(
-            argv[1], json.dumps(definitions(grants, passwords(grants), vhost(), installed_sources()), indent=2)
+            argv[1], json.dumps(definitions(grants, passwords(grants), broker_vhost(), installed_sources()), indent=2)
         )
     elif argv == ["--compose"]:
         write_private(
@@ -100,7 +98,7 @@ def main(argv):
         README.write_text(readme_with_table(README.read_text(encoding="utf-8"), grants), encoding="utf-8")
     elif not argv:
         apply(grants)
-        print(f"broker: {len(grants)} users with their permissions in vhost {vhost()}")
+        print(f"broker: {len(grants)} users with their permissions in vhost {broker_vhost()}")
     else:
         sys.exit(__doc__)
 

@@ -68,13 +68,11 @@ def managed_broker():
 def setup_broker_parties():
     import requests
 
-    from nxshared.broker_access import installed_grants
-
     sys.path.insert(0, str(ROOT / "deploy"))
     import broker_setup
 
     try:
-        broker_setup.apply(installed_grants())
+        broker_setup.apply(broker_setup.every_grant())
     except requests.RequestException as exc:
         sys.exit(f"cannot set up the broker's users through its management API: {exc} (`make broker`)")
 

@@ -4,17 +4,20 @@
     nx call SERVICE METHOD [JSON] --org ORG       call any RPC method with JSON keyword arguments
     nx timeline PROJECT_ID [--org ORG]            print a project's timeline
     nx deploy                                     declare every exchange, queue and binding
-    nx dead-letters [--replay QUEUE]              count parked events, or send a queue's back for retry
+    nx enroll NAME                                enrol a departmental system: its broker user, its own
+                                                  RPC exchange and limits; writes its settings to a file
+    nx dead-letters [--replay QUEUE]              count parked events and RPC requests, or send a queue's events back
     nx demo                                       drive a sample project as far as the services go
 
 Reads (``get_…``, ``list_…``) are asked again across a broker reconnect for up to
 ``NX_RPC_RETRY_SECONDS`` (30); other calls are sent once. A broker that cannot be reached is a
 one-line message, not a stack trace.
 
-Broker: ``AMQP_URI`` when set (every command uses it as given); otherwise the suite's local vhost as
-``make run``/``make up`` set it up, as the departmental client user (``nx-client``: calls) or the
-operators' user (``nx-operator``: ``deploy``, ``dead-letters``), passwords from the local secrets
-file. Token secret: ``NX_AUTH_SECRET``, else the same secrets file the services share.
+Broker: ``AMQP_URI`` when set (every command uses it as given, calling on ``NX_RPC_EXCHANGE``,
+default ``nameko-rpc``); otherwise the suite's local vhost as ``make run``/``make up`` set it up, as
+the departmental client user (``nx-client``: calls, on its own exchange ``nx-client.rpc``) or the
+operators' user (``nx-operator``: ``deploy``, ``dead-letters``, ``enroll``), passwords from the local
+secrets file. Token secret: ``NX_AUTH_SECRET``, else the same secrets file the services share.
 """
 
 import argparse
@@ -30,6 +33,15 @@ def amqp_uri(operator=False):
     from nxshared.broker_access import CLIENT_USER, OPERATOR_USER, explicit_amqp_uri, local_party_uri
 
     return explicit_amqp_uri() or local_party_uri(OPERATOR_USER if operator else CLIENT_USER)
+
+
+def rpc_exchange():
+    """Where ``nx`` publishes its calls: the client's own exchange on the managed vhost."""
+    from nxshared.broker_access import CLIENT_USER, RPC_EXCHANGE, client_exchange, explicit_amqp_uri
+
+    if explicit_amqp_uri():
+        return os.environ.get("NX_RPC_EXCHANGE") or RPC_EXCHANGE
+    return client_exchange(CLIENT_USER)
 
 
 def secret():
@@ -53,7 +65,7 @@ class Client:
 
         retry_for = float(os.environ.get("NX_RPC_RETRY_SECONDS", 30))
         context = {"authorization": f"Bearer {token(org, sub)}"}
-        self._rpc = ResilientRpc(amqp_uri(), context, timeout=timeout, retry_for=retry_for)
+        self._rpc = ResilientRpc(amqp_uri(), context, timeout=timeout, retry_for=retry_for, rpc_exchange=rpc_exchange())
 
     def call(self, service, method, **kwargs):
         return self._rpc.call(service, method, **kwargs)
@@ -107,7 +119,8 @@ def cmd_deploy(args):
 def cmd_dead_letters(args):
     from kombu import Connection
 
-    from nxshared.topology import dead_queue, installed_subscriptions, replay_dead_letters
+    from nxshared.discovery import installed_services
+    from nxshared.topology import dead_queue, installed_subscriptions, replay_dead_letters, rpc_dead_queue
 
     subscriptions = installed_subscriptions()
 
@@ -115,13 +128,48 @@ def cmd_dead_letters(args):
         if args.replay:
             sub = next((s for s in subscriptions if s.queue_name == args.replay), None)
             if sub is None:
-                sys.exit(f"no subscriber queue {args.replay}; see `nx dead-letters`")
+                sys.exit(
+                    f"no subscriber queue {args.replay}; see `nx dead-letters` (parked RPC requests are not replayed)"
+                )
             print(f"{sub.dead_queue_name}: {replay_dead_letters(conn, sub)} event(s) sent back to {sub.queue_name}")
             return
         channel = conn.channel()
-        for sub in subscriptions:
-            _, count, _ = dead_queue(sub)(channel).queue_declare(passive=True)
-            print(f"{sub.dead_queue_name}: {count}")
+        parked = [dead_queue(sub) for sub in subscriptions]
+        parked += [rpc_dead_queue(service.name) for service in installed_services()]
+        for queue in parked:
+            _, count, _ = queue(channel).queue_declare(passive=True)
+            print(f"{queue.name}: {count}")
+
+
+def cmd_enroll(args):
+    import requests
+
+    from nxshared import broker_access as broker
+    from nxshared.secrets import broker_password, secrets_file
+
+    try:
+        user = broker.client_user(args.name)
+    except ValueError as exc:
+        sys.exit(f"nx enroll: {exc}")
+    grant = broker.client_grant(broker.installed_services_names(), name=args.name)
+    password = broker_password(user, secrets_file())
+    try:
+        broker.management_api().apply([grant], {user: password}, broker.broker_vhost())
+    except requests.RequestException as exc:
+        sys.exit(f"nx enroll: 无法通过管理接口设置消息代理 / cannot set up the broker through its management API: {exc}")
+    host, port = os.environ.get("NX_BROKER_HOST", "127.0.0.1"), int(os.environ.get("NX_BROKER_PORT", "5672"))
+    path = secrets_file().parent / "clients" / f"{args.name}.env"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(
+            f"# departmental system {args.name}: nameko ClusterRpcProxy settings (keep secret)\n"
+            f"AMQP_URI={broker.amqp_uri(user, password, host, port, broker.broker_vhost())}\n"
+            f"rpc_exchange={grant.rpc_exchange}\n"
+        )
+    limits = ", ".join(f"{name} {value}" for name, value in grant.limits)
+    print(f"enrolled {user}: calls on its own exchange {grant.rpc_exchange} ({limits})")
+    print(f"its settings (with its password) are in {path} (0600): hand them over by a secure channel")
 
 
 def cmd_demo(args):
@@ -153,6 +201,9 @@ def main(argv=None):
     p = sub.add_parser("dead-letters", help="count parked events, or send one subscriber's back")
     p.add_argument("--replay", metavar="QUEUE", help="e.g. nx.planning.record_timeline: retry its parked events")
     p.set_defaults(func=cmd_dead_letters)
+    p = sub.add_parser("enroll", help="enrol a departmental system (its broker user and RPC exchange)")
+    p.add_argument("name", help="e.g. edu: the user nx-client-edu, the exchange nx-client-edu.rpc")
+    p.set_defaults(func=cmd_enroll)
     sub.add_parser("demo", help="drive a sample project").set_defaults(func=cmd_demo)
     args = parser.parse_args(argv)
     from nameko.exceptions import RpcTimeout, UnknownService

@@ -11,11 +11,13 @@ handler that raises is retried with exponential back-off via the retry queues, a
 times, then parked in the dead-letter queue: never acked and lost, never requeued forever.
 """
 
+import contextlib
 import functools
 import inspect
 import logging
 import sys
 import uuid
+from functools import partial
 
 import kombu.serialization
 from kombu import Connection
@@ -34,13 +36,28 @@ from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 from nxshared.amqp import publisher_for
 from nxshared.core.errors import CONTRACT_ERRORS, Conflict, ValidationError, error_code
-from nxshared.metrics import registry_for
+from nxshared.events import checked_envelope
+from nxshared.intake import (
+    Refused,
+    accepted_content_types,
+    check_call,
+    check_reply_to,
+    log_refusal,
+    max_message_bytes,
+    origin,
+    park,
+    screen,
+    unknown_method,
+)
+from nxshared.metrics import event_type_label, registry_for
 from nxshared.topology import (
     Subscription,
     bindings_for,
     dead_queue,
+    requeue_exchange_name,
     retry_delays,
     retry_queue,
+    rpc_dead_queue,
     work_queue,
 )
 
@@ -49,31 +66,102 @@ log = logging.getLogger(__name__)
 ATTEMPTS_HEADER = "x-nx-attempts"
 
 
+# how soon the consumers try the broker again once it went away: 0.2 s, then every 0.5 s
+RECONNECT = {"interval_start": 0.2, "interval_step": 0.3, "interval_max": 0.5}
+# an event whose data cannot be decoded is parked at once: another attempt cannot mend it
+UNMENDABLE = ("MALFORMED_EVENT", "UNKNOWN_EVENT_TYPE")
+
+
 class SettlingQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, but an ack or requeue over a connection the broker just reset is not
-    fatal: nameko 2.14.1 guards only ``amqp.exceptions.ConnectionError`` (nameko#511/#512), so the
-    ``ConnectionResetError``/``BrokenPipeError`` of a broker restart killed the container. The
-    broker has already taken the unacked message back and redelivers it: the inbox drops an event
-    seen before, and an RPC request is answered again."""
+    """nameko's queue consumer, made safe against what the broker delivers and against the broker
+    going away (``nxshared.intake``):
+
+    - every delivery is screened (size, content type, decoding) before its entrypoint sees it; a
+      refused one goes to its entrypoint's ``refuse`` (parked, counted, logged), never into nameko;
+    - an ack or requeue over a connection the broker just reset is not fatal: nameko 2.14.1 guards
+      only ``amqp.exceptions.ConnectionError`` (nameko#511/#512), so the ``ConnectionResetError``
+      of a broker restart killed the container. The broker has already taken the unacked message
+      back and redelivers it: the inbox drops an event seen before, a request is answered again;
+    - a lost connection is tried again after 0.2 s and then every 0.5 s (kombu's default waits
+      2, 4, 6… s), so a service serves again within a second of the broker's return."""
+
+    def setup(self):
+        self.content_types = accepted_content_types(self.container.accept)
+        self.max_bytes = max_message_bytes(self.container.config)
+
+    @contextlib.contextmanager
+    def establish_connection(self):
+        with self.create_connection() as conn:
+            conn.ensure_connection(self.on_connection_error, self.connect_max_retries, **RECONNECT)
+            yield conn
+
+    def get_consumers(self, consumer_cls, channel):
+        for provider in self._providers:
+            consumer = consumer_cls(
+                queues=[provider.queue], on_message=partial(self._screened, provider), accept=self.accept
+            )
+            consumer.qos(prefetch_count=self.prefetch_count)
+            self._consumers[provider] = consumer
+        return self._consumers.values()
+
+    def _screened(self, provider, message):
+        try:
+            body = screen(message, self.content_types, self.max_bytes)
+        except Refused as refused:
+            self.container.spawn_managed_thread(
+                partial(provider.refuse, message, refused), identifier=f"{type(provider).__name__}.refuse"
+            )
+        else:
+            self.handle_message(provider, body, message)
 
     def ack_message(self, message):
         try:
             super().ack_message(message)
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - an ack is never worth the container
             log.warning("ack lost with its connection (%s): the broker redelivers the message", exc)
 
     def requeue_message(self, message):
         try:
             super().requeue_message(message)
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001
             log.warning("requeue lost with its connection (%s): the broker redelivers the message", exc)
 
+    def drop_message(self, message):
+        """Reject without requeue: the broker forgets it (only for a message that could not be parked)."""
+        try:
+            if message.channel.connection:
+                message.reject(requeue=False)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("reject lost with its connection (%s): the broker redelivers the message", exc)
 
-class SettlingRpcConsumer(RpcConsumer):
-    """nameko's RPC consumer with the settling queue consumer, and a leaner reply: the reply is
-    what nameko's ``Responder`` sends (``{"result", "error"}``, the request's serializer, retried
-    over a lost connection), serialized once instead of twice, on a producer from the pool of one
-    connection object kept for the container instead of one built per reply.
+
+class Parking:
+    """``refuse``: park a refused message in ``parking_queue`` and settle it; never raises (it runs
+    on a thread whose error would kill the container)."""
+
+    consumer_label = "?"
+
+    def refuse(self, message, refused):
+        try:
+            self.metrics.messages_rejected.labels(self.consumer_label, refused.reason).inc()
+            log_refusal(self.consumer_label, refused, message, "parked")
+            park(self.publisher, self.parking_exchange, self.parking_queue, message, refused, self.consumer_label)
+        except Exception as exc:  # noqa: BLE001 - the broker is away, or refuses: nothing here to retry
+            log.error("could not park a refused message (%s): dropped (%s)", refused.reason, exc)
+            self.queue_consumer.drop_message(message)
+        else:
+            self.queue_consumer.ack_message(message)
+
+
+class SettlingRpcConsumer(Parking, RpcConsumer):
+    """nameko's RPC consumer with the settling queue consumer, requests checked before they are
+    served (``nxshared.intake``: unanswerable ones parked in ``nx.<service>.rpc.dead``, malformed
+    ones answered with a contract error), and a leaner reply: the reply is what nameko's
+    ``Responder`` sends (``{"result", "error"}``, the request's serializer, retried over a lost
+    connection), serialized once instead of twice, on a producer from the pool of one connection
+    object kept for the container instead of one built per reply. A reply that cannot be published
+    (the broker went away) is logged and dropped: the caller's timeout tells it, and the container
+    goes on.
 
     Not confirmed: a reply goes to the caller's own reply queue, which is neither durable nor
     outlives the caller's connection, so a broker's confirm could not make it any safer (if either
@@ -82,6 +170,7 @@ class SettlingRpcConsumer(RpcConsumer):
     ``declare_project``'s rate at 5 callers."""
 
     queue_consumer = SettlingQueueConsumer()
+    consumer_label = "rpc"
 
     def setup(self):
         super().setup()
@@ -93,8 +182,51 @@ class SettlingRpcConsumer(RpcConsumer):
             login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
         )
         self.reply_exchange = get_rpc_exchange(config)
+        self.metrics = registry_for(self.container)
+        self.publisher = publisher_for(config[AMQP_URI_CONFIG_KEY])
+        self.parking_exchange = requeue_exchange_name(self.container.service_name)
+        self.parking_queue = rpc_dead_queue(self.container.service_name, config)
+
+    def handle_message(self, body, message):
+        try:
+            check_reply_to(message)
+        except Refused as refused:
+            self.refuse(message, refused)
+            return
+        try:
+            provider = self._provider_for(message.delivery_info.get("routing_key"))
+            check_call(body, provider.unpack_message_headers(message))
+            provider.handle_message(body, message)
+        except Exception as exc:  # noqa: BLE001 - answered, never raised into the container
+            self.handle_result(message, None, self._answerable(exc, message))
+
+    def _provider_for(self, routing_key):
+        for provider in self._providers:
+            if routing_key == f"{self.container.service_name}.{provider.method_name}":
+                return provider
+        raise unknown_method(self.container.service_name, routing_key)
+
+    def _answerable(self, exc, message):
+        """The exc_info to answer a request that never reached a worker with, counted by reason."""
+        if isinstance(exc, CONTRACT_ERRORS):
+            reason = "unknown_method" if exc.code == "METHOD_NOT_FOUND" else "malformed_request"
+            self.metrics.messages_rejected.labels(self.consumer_label, reason).inc()
+            log_refusal(self.consumer_label, Refused(reason, exc), message, "answered")
+            return sys.exc_info()
+        incident = uuid.uuid4().hex[:12]
+        log.exception("unexpected error taking a request from %s (incident %s)", origin(message), incident)
+        self.metrics.messages_rejected.labels(self.consumer_label, "internal_error").inc()
+        return _exc_info(Conflict("INTERNAL_ERROR", f"服务内部错误，未作任何更改，请稍后重试（事件编号 {incident}）"))
 
     def handle_result(self, message, result, exc_info):
+        try:
+            result, exc_info = self._reply(message, result, exc_info)
+        except Exception as exc:  # noqa: BLE001 - the broker went away: the caller's timeout tells it
+            log.warning("reply to %s not sent (%s): dropped", origin(message), exc)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    def _reply(self, message, result, exc_info):
         error = None if exc_info is None else serialize(exc_info[1])
         serializer = kombu.serialization.registry.type_to_name[message.properties["content_type"]]
         try:
@@ -115,8 +247,14 @@ class SettlingRpcConsumer(RpcConsumer):
                 retry=True,
                 retry_policy=DEFAULT_RETRY_POLICY,
             )
-        self.queue_consumer.ack_message(message)
         return result, exc_info
+
+
+def _exc_info(exc):
+    try:
+        raise exc
+    except type(exc):
+        return sys.exc_info()
 
 
 class SecuredRpc(Rpc):
@@ -161,7 +299,7 @@ def rpc(*, allow):
     return decorate
 
 
-class ReliableEventHandler(Consumer):
+class ReliableEventHandler(Parking, Consumer):
     metrics_kind = "event"
     queue_consumer = SettlingQueueConsumer()
 
@@ -185,11 +323,31 @@ class ReliableEventHandler(Consumer):
         self.max_attempts = len(self.retry_queues) + 1
         self.publisher = publisher_for(config["AMQP_URI"])
         self.metrics = registry_for(self.container)
+        self.consumer_label = self.method_name
+        self.parking_exchange = self.subscription.requeue_exchange_name
+        self.parking_queue = self.dead_queue
         super().setup()
+
+    def handle_message(self, body, message):
+        """An envelope or nothing: a body that is not one is parked before any worker runs."""
+        try:
+            checked_envelope(body)
+        except ValidationError as exc:
+            self.refuse(message, Refused("malformed_event", exc))
+        else:
+            super().handle_message(body, message)
+
+    def refuse(self, message, refused):
+        payload = message.payload if refused.reason == "malformed_event" else None
+        self.metrics.dead_lettered.labels(self.method_name, event_type_label(payload)).inc()
+        super().refuse(message, refused)
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
+            return result, exc_info
+        if error_code(exc_info[1]) in UNMENDABLE:
+            self.refuse(message, Refused("malformed_event", exc_info[1]))
             return result, exc_info
         try:
             self._retry_or_park(message, exc_info[1])
@@ -203,7 +361,7 @@ class ReliableEventHandler(Consumer):
     def _retry_or_park(self, message, exc):
         headers = dict(message.headers or {})
         attempts = max(1, int(headers.get(ATTEMPTS_HEADER, 1)))
-        event_type = (message.payload or {}).get("event_type", "?") if isinstance(message.payload, dict) else "?"
+        event_type = event_type_label(message.payload)
         headers["x-nx-last-error"] = f"{error_code(exc)}: {exc}"[:1000]
         if attempts < self.max_attempts:
             headers[ATTEMPTS_HEADER] = attempts + 1

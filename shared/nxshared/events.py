@@ -66,7 +66,7 @@ _ENVELOPE_TEXT = {"event_id": 64, "event_type": 64, "occurred_at": 40, "source":
 _ENVELOPE_OPTIONAL_TEXT = {"project_id": 64, "actor": 400}  # may be missing or null
 
 
-def _envelope(payload: Any) -> dict[str, Any]:
+def checked_envelope(payload: Any) -> dict[str, Any]:
     """The envelope's fields, bounded as the contract says, anything else in it ignored. Checked
     by hand: every event a service consumes passes here, and a marshmallow schema took half of a
     decode (17 of 33 µs, five times that in a process that had been idle)."""
@@ -147,7 +147,7 @@ class Registry:
         """Any version of an event, as the newest version known here. An event type no installed
         service registers is refused, or with ``unknown_types=True`` kept with its data as sent
         (for consumers that only read the envelope, such as a timeline)."""
-        envelope = _envelope(payload)
+        envelope = checked_envelope(payload)
         if unknown_types and envelope["event_type"] not in self.specs:
             return Event(**envelope)
         spec = self.spec(envelope["event_type"])

@@ -71,6 +71,12 @@ class SuiteMetrics:
             ["reason"],
             registry=registry,
         )
+        self.messages_rejected = Counter(
+            "nx_messages_rejected",
+            "Deliveries refused before any worker ran (parked or answered with an error), by consumer and reason",
+            ["consumer", "reason"],
+            registry=registry,
+        )
         self.loop_lag = Histogram(
             "nx_event_loop_lag_seconds",
             f"How late a green thread sleeping {LAG_PROBE_SECONDS}s woke up (the hub was held meanwhile)",
@@ -82,6 +88,15 @@ class SuiteMetrics:
             f"Times the event loop was held longer than {STALL_SECONDS}s",
             registry=registry,
         )
+
+
+def event_type_label(payload):
+    """An event's type as a label value: a type the catalog knows, else ``other`` (a label takes
+    no value a publisher chose freely)."""
+    from nxshared.catalog import REGISTRY
+
+    event_type = payload.get("event_type") if isinstance(payload, dict) else None
+    return event_type if isinstance(event_type, str) and event_type in REGISTRY.specs else "other"
 
 
 def registry_for(container):
@@ -151,8 +166,7 @@ class Metrics(DependencyProvider):
             if exc_info is not None:
                 self.suite.refusals.labels(method, outcome).inc()
         elif kind == "event":
-            payload = worker_ctx.args[0] if worker_ctx.args else {}
-            event_type = payload.get("event_type", "?") if isinstance(payload, dict) else "?"
+            event_type = event_type_label(worker_ctx.args[0] if worker_ctx.args else None)
             self.suite.handler_latency.labels(method, event_type, outcome).observe(elapsed)
             if exc_info is not None:
                 self.suite.events_consumed.labels(method, event_type, "failed").inc()

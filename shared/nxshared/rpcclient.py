@@ -54,8 +54,16 @@ class ResilientRpc:
     """RPC calls with fixed ``context_data`` (the caller's token) over one connection, opened lazily
     and reopened after it failed."""
 
-    def __init__(self, amqp_uri: str, context_data: dict, timeout: float = 30, retry_for: float = 30):
+    def __init__(
+        self,
+        amqp_uri: str,
+        context_data: dict,
+        timeout: float = 30,
+        retry_for: float = 30,
+        rpc_exchange: str = "nameko-rpc",
+    ):
         self.amqp_uri = amqp_uri
+        self.rpc_exchange = rpc_exchange
         self.context_data = context_data
         self.timeout = timeout
         self.retry_for = retry_for
@@ -88,7 +96,8 @@ class ResilientRpc:
 
     def _connect(self):
         if self._cluster is None:
-            proxy = ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, context_data=self.context_data, timeout=self.timeout)
+            config = {"AMQP_URI": self.amqp_uri, "rpc_exchange": self.rpc_exchange}
+            proxy = ClusterRpcProxy(config, context_data=self.context_data, timeout=self.timeout)
             self._cluster = proxy.start()
             self._proxy = proxy
         return self._cluster

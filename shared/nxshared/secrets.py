@@ -73,6 +73,11 @@ def auth_secret(configured: str | None, dev_mode: bool = False, environ=None) ->
     return check_secret(secret, dev_mode)
 
 
+def stored_names(path: Path) -> list[str]:
+    """The names of the secrets the local file holds (none when there is no file)."""
+    return list(_read(path))
+
+
 def broker_password(user: str, path: Path) -> str:
     """The broker password of ``user`` (a party of ``nxshared.broker_access``), generated once."""
     return local_secret(f"broker_password:{user}", path)

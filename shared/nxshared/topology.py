@@ -84,9 +84,7 @@ class Subscription:
 
     @property
     def requeue_exchange_name(self) -> str:
-        """The service's own direct exchange for retries, parking and replays (routing key = the
-        queue's name): nobody needs the default exchange, which reaches every queue."""
-        return f"nx.{self.service}.requeue"
+        return requeue_exchange_name(self.service)
 
     def retry_queue_name(self, delay_ms: int) -> str:
         return f"{self.queue_name}.retry.{delay_ms}ms"
@@ -97,6 +95,29 @@ class Subscription:
 
     def describe(self) -> str:
         return ", ".join(f"{source}:{key}" for source, key in self.bindings)
+
+
+def requeue_exchange_name(service: str) -> str:
+    """The service's own direct exchange for retries, parking and replays (routing key = the
+    queue's name): nobody needs the default exchange, which reaches every queue."""
+    return f"nx.{service}.requeue"
+
+
+def rpc_dead_queue_name(service: str) -> str:
+    return f"nx.{service}.rpc.dead"
+
+
+def rpc_dead_queue(service: str, config: dict | None = None) -> Queue:
+    """Where the service parks RPC requests nobody can be answered for (``nxshared.intake``): an
+    operator reads why in each message's ``x-nx-reason`` / ``x-nx-origin`` headers."""
+    name = rpc_dead_queue_name(service)
+    return Queue(
+        name,
+        exchange=requeue_exchange(service),
+        routing_key=name,
+        durable=True,
+        queue_arguments=queue_arguments(config),
+    )
 
 
 def bindings_for(event_types: Iterable[str], source: str | None, sources: Iterable[str]) -> tuple:
@@ -140,9 +161,16 @@ def deploy_installed(connection: Any, config: dict | None = None) -> list[Subscr
     subscriptions declared."""
     from nxshared.discovery import installed_services
 
+    services = [s.name for s in installed_services()]
     subscriptions = installed_subscriptions()
-    sources = {s.name for s in installed_services()} | {src for sub in subscriptions for src in sub.sources}
+    sources = set(services) | {src for sub in subscriptions for src in sub.sources}
     declare(connection, subscriptions, sources=sources, config=config)
+    channel = connection.channel()
+    try:
+        for service in services:
+            rpc_dead_queue(service, config)(channel).declare()
+    finally:
+        channel.close()
     return subscriptions
 
 
@@ -152,13 +180,13 @@ def events_exchange(source: str) -> Exchange:
     return Exchange(f"{source}.events", type="topic", durable=True, no_declare=True)
 
 
-def requeue_exchange(sub: Subscription) -> Exchange:
-    return Exchange(sub.requeue_exchange_name, type="direct", durable=True)
+def requeue_exchange(service: str) -> Exchange:
+    return Exchange(requeue_exchange_name(service), type="direct", durable=True)
 
 
 def work_queue(sub: Subscription, config: dict | None = None) -> Queue:
     bindings = [binding(events_exchange(src), routing_key=key) for src, key in sub.delivered_bindings]
-    bindings.append(binding(requeue_exchange(sub), routing_key=sub.queue_name))  # retries come back this way
+    bindings.append(binding(requeue_exchange(sub.service), routing_key=sub.queue_name))  # retries come back this way
     return Queue(sub.queue_name, bindings=bindings, durable=True, queue_arguments=queue_arguments(config))
 
 
@@ -178,7 +206,7 @@ def retry_queue(sub: Subscription, delay_ms: int, config: dict | None = None) ->
     name = sub.retry_queue_name(delay_ms)
     return Queue(
         name,
-        exchange=requeue_exchange(sub),
+        exchange=requeue_exchange(sub.service),
         routing_key=name,
         durable=True,
         queue_arguments={
@@ -193,7 +221,7 @@ def retry_queue(sub: Subscription, delay_ms: int, config: dict | None = None) ->
 def dead_queue(sub: Subscription, config: dict | None = None) -> Queue:
     return Queue(
         sub.dead_queue_name,
-        exchange=requeue_exchange(sub),
+        exchange=requeue_exchange(sub.service),
         routing_key=sub.dead_queue_name,
         durable=True,
         queue_arguments=queue_arguments(config),
@@ -220,7 +248,7 @@ def declare(connection: Any, subscriptions: Iterable[Subscription], sources: Ite
         for src in sorted(sources):
             get_event_exchange(src, config)(channel).declare()
         for sub in subscriptions:
-            requeue_exchange(sub)(channel).declare()
+            requeue_exchange(sub.service)(channel).declare()
             queues = [
                 work_queue(sub, config),
                 *(retry_queue(sub, delay, config) for delay in retry_delays(config)),
