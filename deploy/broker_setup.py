@@ -39,10 +39,20 @@ def passwords(grants):
 
 
 def table(grants):
-    lines = ["| user | configure | write | read |", "|---|---|---|---|"]
+    lines = ["| user | configure | write | read | its own RPC exchange, limits |", "|---|---|---|---|---|"]
     cell = lambda pattern: "`" + pattern.replace("|", "\\|") + "`"  # noqa: E731
-    lines += [f"| `{g.user}` | {cell(g.configure)} | {cell(g.write)} | {cell(g.read)} |" for g in grants]
+    lines += [
+        f"| `{g.user}` | {cell(g.configure)} | {cell(g.write)} | {cell(g.read)} | {own_exchange_and_limits(g)} |"
+        for g in grants
+    ]
     return "\n".join(lines)
+
+
+def own_exchange_and_limits(grant):
+    if not grant.rpc_exchange:
+        return ""
+    limits = ", ".join(f"{name} {value}" for name, value in grant.limits)
+    return f"`{grant.rpc_exchange}` (calls `*.*` → `nameko-rpc`, replies `*` ←); {limits}"
 
 
 def readme_with_table(text, grants):

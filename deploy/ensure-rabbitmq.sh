@@ -36,4 +36,12 @@ if [ "${1:-}" = "--management" ]; then
     for _ in $(seq 1 60); do (exec 3<>"/dev/tcp/$host/15672") 2>/dev/null && break; sleep 1; done
   fi
 fi
+# the broker refuses any message over NX_BROKER_MAX_MESSAGE_BYTES (default 8 MiB; RabbitMQ's own
+# default is 128 MiB): no publisher can push a huge body at a bureau's consumers. Set on the running
+# node (new channels obey it); docker-compose.yml sets the same for the container's broker.
+max_bytes=${NX_BROKER_MAX_MESSAGE_BYTES:-8388608}
+if command -v rabbitmqctl >/dev/null 2>&1; then
+  rabbitmqctl -q eval "application:set_env(rabbit, max_message_size, $max_bytes)." >/dev/null 2>&1 ||
+    echo "note: could not set RabbitMQ's max_message_size here (rabbitmqctl eval); set it in rabbitmq.conf" >&2
+fi
 echo "RabbitMQ is up on $host:$port"

@@ -5,13 +5,14 @@ restricted user."""
 import uuid
 
 import pytest
-from amqp.exceptions import AccessRefused
+from amqp.exceptions import AccessRefused, NotAllowed, PreconditionFailed
 from kombu import Connection, Exchange, Producer, Queue
+from nameko.exceptions import RemoteError, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_waiter
 from nameko.testing.utils import find_free_port
 
-from nxshared.broker_access import ManagementApi, amqp_uri, installed_grants
+from nxshared.broker_access import CLIENT_LIMITS, ManagementApi, amqp_uri, installed_grants
 from nxshared.testing import bearer, make_event, planned_event
 from nxshared.topology import deploy_installed
 
@@ -24,13 +25,14 @@ def parties():
     the topology declared by the operator: returns ``{party: amqp uri}``."""
     prefix = f"t{uuid.uuid4().hex[:6]}-"
     vhost = f"nxt-perm-{uuid.uuid4().hex[:8]}"
-    grants = installed_grants(prefix)
+    grants = installed_grants(prefix, clients=["edu"])
     passwords = {g.user: uuid.uuid4().hex for g in grants}
     api = ManagementApi(*ADMIN)
     api.apply(grants, passwords, vhost)
     uris = {g.user.removeprefix(prefix): amqp_uri(g.user, passwords[g.user], "127.0.0.1", 5672, vhost) for g in grants}
     with Connection(uris["nx-operator"]) as conn:
         deploy_installed(conn)
+    uris["prefix"], uris["vhost"] = prefix, vhost
     yield uris
     api.session.delete(f"{ADMIN[0]}/api/vhosts/{vhost}", timeout=10)
     api.delete_users(passwords)
@@ -67,16 +69,21 @@ def test_a_forged_review_passed_from_a_client_is_refused_and_approval_stays_awai
     pid = payload["project_id"]
     with entrypoint_waiter(approval, "on_project_planned", timeout=10):
         publish(parties["nx-planning"], "planning.events", "project.planned", payload)
-    config = {"AMQP_URI": parties["nx-client"]}
-    with ClusterRpcProxy(config, context_data={"authorization": bearer("unit:edu")}, timeout=20) as rpc:
+    with ClusterRpcProxy(client_config(parties), context_data={"authorization": bearer("unit:edu")}, timeout=20) as rpc:
         assert rpc.approval.apply_for_approval(project_id=pid, approval_type="approve")["status"] == "awaiting_review"
         forged = make_event("review.passed", pid, {"review_id": "rev-forged", "route": "filing", "opinion": "伪造"})
         refused(lambda: publish(parties["nx-client"], "review.events", "review.passed", forged))
         assert rpc.approval.get_approval(project_id=pid)["status"] == "awaiting_review"
 
 
+def client_config(parties, client="nx-client"):
+    """What a departmental system configures: its broker user and its own RPC exchange."""
+    return {"AMQP_URI": parties[client], "rpc_exchange": f"{parties['prefix']}{client}.rpc"}
+
+
 def test_a_client_binds_nothing_to_an_events_exchange_nor_to_other_callers_calls(parties, approval):
     client = parties["nx-client"]
+    own = client_config(parties)["rpc_exchange"]
 
     def bind(exchange, key):
         with Connection(client) as conn:
@@ -90,7 +97,103 @@ def test_a_client_binds_nothing_to_an_events_exchange_nor_to_other_callers_calls
 
     refused(lambda: bind("planning.events", "project.declared"))
     refused(lambda: bind("nameko-rpc", "approval.*"))  # would copy other systems' calls and tokens
-    bind("nameko-rpc", str(uuid.uuid4()))  # its own reply queue is fine
+    refused(lambda: bind("nameko-rpc", str(uuid.uuid4())))  # nameko-rpc is the bureaus': not even a reply key
+    refused(lambda: bind(own, "approval.*"))  # its own exchange carries its calls: bound with reply keys only
+    bind(own, str(uuid.uuid4()))  # its own reply queue is fine
+
+
+def test_a_client_can_change_nothing_the_bureaus_share(parties, approval):
+    """No configure permission on nameko-rpc nor on any service's exchange or queue: the calls of
+    every other system go on whatever this one does."""
+    client = parties["nx-client"]
+    with Connection(client) as conn:
+        refused(lambda: conn.channel().exchange_delete("nameko-rpc"))
+    with Connection(client) as conn:
+        refused(lambda: conn.channel().queue_delete("rpc-approval"))
+    with Connection(client) as conn:
+        refused(lambda: conn.channel().exchange_delete("planning.events"))
+    with Connection(client) as conn:
+        refused(lambda: conn.channel().exchange_unbind(client_config(parties)["rpc_exchange"], "nameko-rpc", "*"))
+    with Connection(client) as conn:  # declaring nameko-rpc with other properties would break it too
+        refused(lambda: conn.channel().exchange_declare("nameko-rpc", "direct", durable=False))
+    for name in ("nx-client", "nx-client-edu"):
+        with ClusterRpcProxy(client_config(parties, name), context_data={"authorization": bearer("drc")}) as rpc:
+            with pytest.raises(RemoteError, match="NOT_FOUND"):
+                rpc.approval.get_approval(project_id="prj-none")
+
+
+def test_a_client_that_deletes_its_own_exchange_breaks_only_itself_until_enrolled_again(parties, approval):
+    own = client_config(parties)["rpc_exchange"]
+    with Connection(parties["nx-client"]) as conn:
+        conn.channel().exchange_delete(own)
+    with ClusterRpcProxy(client_config(parties), context_data={"authorization": bearer("drc")}, timeout=5) as rpc:
+        with pytest.raises(UnknownService):  # re-declared by its proxy, but no longer linked: its calls go nowhere
+            rpc.approval.get_approval(project_id="prj-none")
+    other = client_config(parties, "nx-client-edu")
+    with ClusterRpcProxy(other, context_data={"authorization": bearer("drc")}, timeout=5) as rpc:
+        with pytest.raises(RemoteError, match="NOT_FOUND"):
+            rpc.approval.get_approval(project_id="prj-none")
+    grant = next(g for g in installed_grants(parties["prefix"]) if g.rpc_exchange == own)
+    ManagementApi(*ADMIN).link_client_exchange(parties["vhost"], own)  # what `nx enroll` does again
+    with ClusterRpcProxy(client_config(parties), context_data={"authorization": bearer("drc")}, timeout=5) as rpc:
+        with pytest.raises(RemoteError, match="NOT_FOUND"):
+            rpc.approval.get_approval(project_id="prj-none")
+    assert grant.limits
+
+
+def test_a_client_cannot_use_another_clients_exchange(parties, approval):
+    edu_exchange = client_config(parties, "nx-client-edu")["rpc_exchange"]
+    call = {"args": [], "kwargs": {"project_id": "p"}}
+    refused(lambda: publish(parties["nx-client"], edu_exchange, "approval.get_approval", call))
+    with Connection(parties["nx-client"]) as conn:
+        queue = Queue(
+            f"rpc.reply-snoop-{uuid.uuid4().hex}",
+            exchange=Exchange(edu_exchange, type="topic", no_declare=True),
+            routing_key=str(uuid.uuid4()),
+            auto_delete=True,
+        )
+        refused(lambda: queue(conn.channel()).declare())
+
+
+def test_each_client_holds_a_bounded_number_of_connections(parties):
+    user = f"{parties['prefix']}nx-client-edu"
+    limits = ManagementApi(*ADMIN).session.get(f"{ADMIN[0]}/api/user-limits/{user}", timeout=10).json()
+    assert limits == [{"user": user, "value": dict(CLIENT_LIMITS)}]
+    opened = []
+    try:
+        for _ in range(dict(CLIENT_LIMITS)["max-connections"]):
+            opened.append(Connection(parties["nx-client-edu"]))
+            opened[-1].connect()
+        extra = Connection(parties["nx-client-edu"])
+        with pytest.raises(NotAllowed, match="connection limit"):
+            extra.connect()
+    finally:
+        for conn in opened:
+            conn.release()
+
+
+def test_the_broker_refuses_a_message_over_its_maximum_size(parties):
+    limit = broker_max_message_size()
+    if limit is None or limit > 64 * 1024 * 1024:
+        pytest.skip("the broker's max_message_size is not set by deploy/ensure-rabbitmq.sh here")
+    with pytest.raises(PreconditionFailed):
+        publish(parties["nx-client"], client_config(parties)["rpc_exchange"], "approval.get_approval", "x" * (limit + 1))
+
+
+def broker_max_message_size():
+    import shutil
+    import subprocess
+
+    if shutil.which("rabbitmqctl") is None:
+        return None
+    out = subprocess.run(
+        ["rabbitmqctl", "eval", "application:get_env(rabbit, max_message_size)."],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
+    digits = "".join(c for c in out if c.isdigit())
+    return int(digits) if digits else None
 
 
 def test_a_client_writes_into_no_service_queue(parties, approval):
@@ -155,6 +258,11 @@ def test_the_definitions_file_sets_up_a_broker_the_same_way():
         planned = planned_event()
         publish(uri["nx-planning"], "planning.events", "project.planned", planned)  # the exchange is there
         refused(lambda: publish(uri["nx-client"], "planning.events", "project.planned", planned))
+        own = f"{prefix}nx-client.rpc"
+        links = api.session.get(f"{ADMIN[0]}/api/exchanges/{vhost}/{own}/bindings/source", timeout=10).json()
+        assert {(b["destination"], b["routing_key"]) for b in links} == {("nameko-rpc", "*.*")}
+        limits = api.session.get(f"{ADMIN[0]}/api/user-limits/{prefix}nx-client", timeout=10).json()
+        assert limits[0]["value"] == dict(CLIENT_LIMITS)
     finally:
         api.session.delete(f"{ADMIN[0]}/api/vhosts/{vhost}", timeout=10)
         api.delete_users(passwords)
