@@ -156,7 +156,9 @@ def cmd_enroll(args):
     try:
         broker.management_api().apply([grant], {user: password}, broker.broker_vhost())
     except requests.RequestException as exc:
-        sys.exit(f"nx enroll: 无法通过管理接口设置消息代理 / cannot set up the broker through its management API: {exc}")
+        sys.exit(
+            f"nx enroll: 无法通过管理接口设置消息代理 / cannot set up the broker through its management API: {exc}"
+        )
     host, port = os.environ.get("NX_BROKER_HOST", "127.0.0.1"), int(os.environ.get("NX_BROKER_PORT", "5672"))
     path = secrets_file().parent / "clients" / f"{args.name}.env"
     path.parent.mkdir(parents=True, exist_ok=True)

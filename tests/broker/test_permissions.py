@@ -177,7 +177,9 @@ def test_the_broker_refuses_a_message_over_its_maximum_size(parties):
     if limit is None or limit > 64 * 1024 * 1024:
         pytest.skip("the broker's max_message_size is not set by deploy/ensure-rabbitmq.sh here")
     with pytest.raises(PreconditionFailed):
-        publish(parties["nx-client"], client_config(parties)["rpc_exchange"], "approval.get_approval", "x" * (limit + 1))
+        publish(
+            parties["nx-client"], client_config(parties)["rpc_exchange"], "approval.get_approval", "x" * (limit + 1)
+        )
 
 
 def broker_max_message_size():
