@@ -13,9 +13,29 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
-SECRET = "bench-secret-of-at-least-thirty-two-bytes"
 POSTGRES_URL = os.environ.get("NX_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 FIRST_PORT = 18101
+
+
+def _bench_key():
+    from nxshared.issuer import new_key
+
+    return new_key()
+
+
+BENCH_KEY = _bench_key()  # the bench's own token issuer (EdDSA, as the services require)
+
+
+def bench_jwks_file(workdir):
+    """The public half of ``BENCH_KEY``, the set the bench's services trust."""
+    import json
+
+    from nxshared.issuer import public_half
+
+    path = Path(workdir) / "jwks.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"keys": [public_half(BENCH_KEY)]}), encoding="utf-8")
+    return path
 
 
 def percentile(samples, q):
@@ -79,7 +99,7 @@ class Suite:
             "AMQP_URI": amqp_uri,
             "NX_DATABASE_URL": self.database_url,
             "NX_RUN_DIR": str(workdir / "run"),
-            "NX_AUTH_SECRET": SECRET,
+            "NX_AUTH_JWKS_FILE": str(bench_jwks_file(workdir)),
             "NX_TODAY": "2026-12-15",
             "NX_LOG_LEVEL": "WARNING",
             "NX_BENCH_PROBE_DIR": str(self.probe_dir),
@@ -193,11 +213,11 @@ class Callers:
     def get(self, org, slot=0, timeout=None):
         from nameko.standalone.rpc import ClusterRpcProxy
 
-        from nxshared.auth import mint_token
+        from nxshared.issuer import mint_token
 
         key = (org, slot, timeout or self.timeout)
         if key not in self.proxies:
-            context = {"authorization": "Bearer " + mint_token(SECRET, org, "bench")}
+            context = {"authorization": "Bearer " + mint_token(BENCH_KEY, org, "bench")}
             proxy = ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, context_data=context, timeout=key[2])
             self.proxies[key] = (proxy, proxy.start())
         return self.proxies[key][1]

@@ -4,8 +4,8 @@
     python deploy/broker_setup.py --definitions F  write a RabbitMQ definitions file instead
                                                    (for a production broker: rabbitmqctl import_definitions F)
     python deploy/broker_setup.py --compose        for docker compose: .data/rabbitmq-definitions.json and
-                                                   .data/compose.env (the services' broker passwords and a
-                                                   token secret), both 0600
+                                                   .data/compose.env (the services' broker passwords), both
+                                                   0600, and the token issuer's keys (nx keys init)
     python deploy/broker_setup.py --table          print the permission table (user → configure/write/read)
     python deploy/broker_setup.py --write-readme   rewrite that table in the README
 
@@ -28,7 +28,8 @@ from nxshared.broker_access import (
     installed_sources,
     management_api,
 )
-from nxshared.secrets import auth_secret, broker_password, secrets_file
+from nxshared.issuer import Issuer
+from nxshared.secrets import broker_password, secrets_file
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- broker-permissions:start -->", "<!-- broker-permissions:end -->"
@@ -75,9 +76,9 @@ def write_private(path, text):
 
 
 def compose_env(grants):
-    """The variables docker-compose.yml needs: each service's broker password, the token secret."""
-    secret = auth_secret(os.environ.get("NX_AUTH_SECRET"))
-    lines = [f"NX_AUTH_SECRET={secret}"]
+    """The variables docker-compose.yml needs: each service's broker password. (Tokens: the
+    services mount the issuer's public set, .data/jwks.json, which ``nx keys init`` writes.)"""
+    lines = []
     for g in grants:
         if g.rpc_exchange is None and g.user != OPERATOR_USER:
             service = g.user.removeprefix("nx-")
@@ -102,6 +103,8 @@ def main(argv):
             json.dumps(definitions(grants, passwords(grants), "nx", installed_sources()), indent=2),
         )
         write_private(".data/compose.env", compose_env(grants))
+        if Issuer(secrets_file()).init():
+            print("wrote the token issuer's key pair (.data/issuer-keys.json 0600, public .data/jwks.json)")
     elif argv == ["--table"]:
         print(table(grants))
     elif argv == ["--write-readme"]:

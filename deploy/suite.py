@@ -317,8 +317,26 @@ def spawn_supervisor(name):
         )
 
 
-def up(names, timeout=60):
+def ensure_token_issuer():
+    """Token v2: with no trusted set named (``NX_AUTH_JWKS_FILE`` / ``NX_AUTH_JWKS_URL``), the
+    services trust the local issuer's public set; its first key pair is made here once
+    (``nx keys init``). A set named in the environment is used exactly as given."""
+    if os.environ.get("NX_AUTH_JWKS_FILE") or os.environ.get("NX_AUTH_JWKS_URL"):
+        return
+    from nxshared.issuer import Issuer
+    from nxshared.secrets import secrets_file
+
+    if kid := Issuer(secrets_file()).init():
+        say(f"token issuer key {kid} created (nx keys init): the services trust .data/jwks.json")
+
+
+def prepare():
+    ensure_token_issuer()
     deploy_topology()
+
+
+def up(names, timeout=60):
+    prepare()
     spawned = {}
     for name in names:
         if supervisor_of(name):
@@ -386,7 +404,7 @@ def print_urls(name):
 
 
 def run(names):
-    deploy_topology()
+    prepare()
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)  # Ctrl-C, even when started with SIGINT ignored
     services = [Supervised(name) for name in names]

@@ -1,6 +1,7 @@
 """``nx``: the operator's command line.
 
-    nx token ORG [--sub NAME]                     mint a token for an org
+    nx token --org ORG [--sub NAME] [--ttl S]     a token for an org, signed by the local issuer's key
+    nx keys init | rotate | retire KID | list     the local issuer's signing keys (public set: .data/jwks.json)
     nx call SERVICE METHOD [JSON] --org ORG       call any RPC method with JSON keyword arguments
     nx timeline PROJECT_ID [--org ORG]            print a project's timeline
     nx deploy                                     declare every exchange, queue and binding
@@ -17,7 +18,8 @@ Broker: ``AMQP_URI`` when set (every command uses it as given, calling on ``NX_R
 default ``nameko-rpc``); otherwise the suite's local vhost as ``make run``/``make up`` set it up, as
 the departmental client user (``nx-client``: calls, on its own exchange ``nx-client.rpc``) or the
 operators' user (``nx-operator``: ``deploy``, ``dead-letters``, ``enroll``), passwords from the local
-secrets file. Token secret: ``NX_AUTH_SECRET``, else the same secrets file the services share.
+secrets file. Tokens: signed by the local issuer's current key (``nx keys``), whose public half is the
+set the services trust by default; a county with its own identity platform mints them there.
 """
 
 import argparse
@@ -44,16 +46,47 @@ def rpc_exchange():
     return client_exchange(CLIENT_USER)
 
 
-def secret():
-    from nxshared.secrets import auth_secret
+def issuer():
+    from nxshared.issuer import Issuer
+    from nxshared.secrets import secrets_file
 
-    return auth_secret(os.environ.get("NX_AUTH_SECRET"))
+    return Issuer(secrets_file())
 
 
-def token(org, sub="operator"):
-    from nxshared.auth import mint_token
+def token(org, sub="operator", ttl_seconds=3600):
+    return issuer().mint(org, sub, ttl_seconds)
 
-    return mint_token(secret(), org, sub)
+
+def cmd_token(args):
+    from nxshared.core.caller import is_org
+
+    org = args.org or args.org_positional
+    if not org or not is_org(org):
+        sys.exit(f"nx token: 机构代码无效 / not an org code: {org!r} (e.g. smart_office, unit:edu)")
+    if not 60 <= args.ttl <= 12 * 3600:
+        sys.exit("nx token: --ttl 须在 60 至 43200 秒之间 / must be 60..43200 seconds")
+    print(token(org, args.sub, args.ttl))
+
+
+def cmd_keys(args):
+    keys = issuer()
+    if args.action == "init":
+        kid = keys.init()
+        print(
+            f"issuer key {kid} created; public set {keys.public_path}"
+            if kid
+            else f"issuer keys exist ({keys.private_path})"
+        )
+    elif args.action == "rotate":
+        print(f"now signing with {keys.rotate()}; the previous keys stay trusted until `nx keys retire KID`")
+    elif args.action == "retire":
+        if not args.kid:
+            sys.exit("nx keys retire KID")
+        keys.retire(args.kid)
+        print(f"retired {args.kid}: services refuse its tokens within their refresh interval (30 s)")
+    current, kids = keys.kids()
+    for kid in kids:
+        print(f"{'*' if kid == current else ' '} {kid}")
 
 
 class Client:
@@ -185,10 +218,16 @@ def main(argv=None):
         prog="nx", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("token", help="mint a token for an org")
-    p.add_argument("org")
+    p = sub.add_parser("token", help="a token for an org, signed by the local issuer")
+    p.add_argument("org_positional", nargs="?", metavar="ORG")
+    p.add_argument("--org")
     p.add_argument("--sub", default="operator")
-    p.set_defaults(func=lambda a: print(token(a.org, a.sub)))
+    p.add_argument("--ttl", type=int, default=3600, help="seconds (60..43200)")
+    p.set_defaults(func=cmd_token)
+    p = sub.add_parser("keys", help="the local issuer's signing keys")
+    p.add_argument("action", choices=["init", "rotate", "retire", "list"])
+    p.add_argument("kid", nargs="?")
+    p.set_defaults(func=cmd_keys)
     p = sub.add_parser("call", help="call an RPC method")
     p.add_argument("service")
     p.add_argument("method")
@@ -210,10 +249,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from nameko.exceptions import RpcTimeout, UnknownService
 
+    from nxshared.issuer import IssuerError
     from nxshared.rpcclient import LINK_ERRORS, BrokerUnavailable
 
     try:
         args.func(args)
+    except IssuerError as exc:
+        sys.exit(f"nx: {exc}")
     except BrokerUnavailable as exc:
         sys.exit(f"nx: {exc}")
     except RpcTimeout as exc:

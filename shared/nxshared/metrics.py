@@ -77,6 +77,13 @@ class SuiteMetrics:
             ["consumer", "reason"],
             registry=registry,
         )
+        self.token_refusals = Counter(
+            "nx_token_refusals",
+            "Calls refused for their token, by reason (missing, malformed, algorithm, unknown_key, bad_signature, "
+            "expired, claims, lifetime, keys_unavailable)",
+            ["reason"],
+            registry=registry,
+        )
         self.loop_lag = Histogram(
             "nx_event_loop_lag_seconds",
             f"How late a green thread sleeping {LAG_PROBE_SECONDS}s woke up (the hub was held meanwhile)",

@@ -1,10 +1,10 @@
-"""The suite's secrets: never shipped, generated on first start, readable only by their owner.
+"""The suite's local secrets: never shipped, generated on first use, readable only by their owner.
 
-``AUTH_SECRET`` (the HS256 key of the contract's tokens) comes from the environment
-(``NX_AUTH_SECRET``) or, when unset, from the local secrets file (``NX_SECRETS_FILE``, default
-``.data/secrets.json``), which the first service, launcher or ``nx`` to need it creates with a
-random value and mode 0600. A secret shorter than 32 bytes is refused, and so is the sample value
-that older copies of the repository shipped, unless ``DEV_MODE`` is on.
+The broker passwords of the parties (``nxshared.broker_access``) live in the local secrets file
+(``NX_SECRETS_FILE``, default ``.data/secrets.json``), which the first launcher or ``nx`` to need one
+creates with random values and mode 0600. No token secret is kept anywhere: tokens are signed by the
+identity platform's private key and verified with its public keys (``nxshared.keys``,
+``nxshared.issuer``).
 """
 
 import json
@@ -13,13 +13,11 @@ import secrets as random
 import time
 from pathlib import Path
 
-MIN_SECRET_BYTES = 32
-SAMPLE_SECRETS = frozenset({"change-me-in-production-at-least-32-bytes"})
 DEFAULT_SECRETS_FILE = ".data/secrets.json"
 
 
 class SecretError(ValueError):
-    """A secret that must not be used; the message says what to do."""
+    """A secrets file that cannot be read; the message says what to do."""
 
 
 def secrets_file(environ=None) -> Path:
@@ -56,21 +54,6 @@ def _read(path: Path) -> dict:
         except json.JSONDecodeError:
             time.sleep(0.02)
     raise SecretError(f"{path} is not a secrets file (JSON); remove it to have it generated again")
-
-
-def check_secret(secret: str, dev_mode: bool = False) -> str:
-    """Refuses a short secret always, and the repository's sample outside development mode."""
-    if len(secret.encode()) < MIN_SECRET_BYTES:
-        raise SecretError(f"AUTH_SECRET must be at least {MIN_SECRET_BYTES} bytes; unset it to have one generated")
-    if secret in SAMPLE_SECRETS and not dev_mode:
-        raise SecretError("AUTH_SECRET is the repository's sample value: set NX_AUTH_SECRET (or NX_DEV_MODE=true)")
-    return secret
-
-
-def auth_secret(configured: str | None, dev_mode: bool = False, environ=None) -> str:
-    """The token secret to use: the configured one, else the local file's (generated if missing)."""
-    secret = configured or local_secret("auth_secret", secrets_file(environ))
-    return check_secret(secret, dev_mode)
 
 
 def stored_names(path: Path) -> list[str]:

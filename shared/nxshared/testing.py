@@ -13,13 +13,27 @@ import pytest
 from kombu import Connection
 from sqlalchemy import create_engine, inspect, text
 
-from nxshared.auth import mint_token
 from nxshared.db import make_engine, migrate
+from nxshared.issuer import mint_token, new_key, public_half
 from nxshared.settings import load_settings
 from nxshared.topology import deploy_installed
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_SECRET = "test-secret-of-at-least-thirty-two-bytes"
+
+
+def _test_issuer():
+    """This test process's identity platform: one Ed25519 key, its public set in a file the
+    services under test trust (``AUTH_JWKS_FILE``)."""
+    import json
+    import tempfile
+
+    key = new_key()
+    path = Path(tempfile.mkdtemp(prefix="nx-test-keys-")) / "jwks.json"
+    path.write_text(json.dumps({"keys": [public_half(key)]}), encoding="utf-8")
+    return key, str(path)
+
+
+TEST_KEY, TEST_JWKS_FILE = _test_issuer()
 PG_BASE = os.environ.get("NX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
 _migrated_pg: dict[str, str] = {}
 
@@ -99,7 +113,7 @@ def service_config(rabbit_config, db_backend, tmp_path):
             AMQP_URI=rabbit_config["AMQP_URI"],
             DATABASE_URL=database_url(service, db_backend, tmp_path),
             WEB_SERVER_ADDRESS=f"127.0.0.1:{find_free_port()}",
-            AUTH_SECRET=TEST_SECRET,
+            AUTH_JWKS_FILE=TEST_JWKS_FILE,
             OUTBOX_POLL_SECONDS=0.05,
             EVENT_RETRY_BASE_MS=20,
         )
@@ -112,8 +126,9 @@ def service_config(rabbit_config, db_backend, tmp_path):
     return make
 
 
-def bearer(org, sub="tester", secret=TEST_SECRET, ttl_seconds=3600):
-    return "Bearer " + mint_token(secret, org, sub, ttl_seconds)
+def bearer(org, sub="tester", key=None, ttl_seconds=3600, **claims):
+    """A token of ``org`` signed by the test issuer (or ``key``, a private JWK)."""
+    return "Bearer " + mint_token(key or TEST_KEY, org, sub, ttl_seconds, **claims)
 
 
 def call(container, method, org, **kwargs):

@@ -65,8 +65,16 @@ def test_only_get_and_list_methods_are_reads():
     assert not is_read("declare_project") and not is_read("grant_approval")
 
 
-def test_nx_says_in_one_line_that_the_broker_is_down():
-    env = {**os.environ, "AMQP_URI": "amqp://guest:guest@127.0.0.1:1/", "NX_RPC_RETRY_SECONDS": "1"}
+def test_nx_says_in_one_line_that_the_broker_is_down(tmp_path):
+    from nxshared.issuer import Issuer
+
+    Issuer(tmp_path / "secrets.json").init()  # nx signs its token before it calls
+    env = {
+        **os.environ,
+        "AMQP_URI": "amqp://guest:guest@127.0.0.1:1/",
+        "NX_RPC_RETRY_SECONDS": "1",
+        "NX_SECRETS_FILE": str(tmp_path / "secrets.json"),
+    }
     done = subprocess.run(
         [sys.executable, "-m", "nxshared.cli", "call", "planning", "get_timeline", '{"project_id": "prj-1"}']
         + ["--org", "smart_office"],

@@ -19,7 +19,7 @@ from kombu import Connection
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.utils import find_free_port
 
-from nxshared.testing import TEST_SECRET, bearer
+from nxshared.testing import TEST_JWKS_FILE, bearer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,7 +114,7 @@ FILES = {
         AMQP_URI: amqp://guest:guest@127.0.0.1:5672/
         DATABASE_URL: sqlite:///{tmp}/{name}.db
         WEB_SERVER_ADDRESS: 127.0.0.1:{port}
-        AUTH_SECRET: {secret}
+        AUTH_JWKS_FILE: {jwks}
         TODAY: ""
         OUTBOX_RELAY_ENABLED: true
         OUTBOX_POLL_SECONDS: 0.1
@@ -141,7 +141,7 @@ def throwaway(tmp_path, monkeypatch):
     name = f"throwaway{uuid.uuid4().hex[:6]}"
     pkg = f"nx{name}"
     folder = tmp_path / name
-    values = {"name": name, "pkg": pkg, "tmp": tmp_path, "port": find_free_port(), "secret": TEST_SECRET}
+    values = {"name": name, "pkg": pkg, "tmp": tmp_path, "port": find_free_port(), "jwks": TEST_JWKS_FILE}
     for path, text in FILES.items():
         target = folder / path.format(**values)
         target.parent.mkdir(parents=True, exist_ok=True)

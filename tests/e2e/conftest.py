@@ -17,7 +17,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.utils import find_free_port
 
 from nxshared.discovery import installed_services
-from nxshared.testing import TEST_SECRET, bearer
+from nxshared.testing import TEST_JWKS_FILE, bearer
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = [sys.executable, str(ROOT / "deploy" / "suite.py")]
@@ -53,7 +53,7 @@ class Suite:
             AMQP_URI=amqp_uri,
             NX_DATABASE_URL=f"sqlite:///{tmp_path}/{{service}}.db",
             NX_RUN_DIR=str(self.run_dir),
-            NX_AUTH_SECRET=TEST_SECRET,
+            NX_AUTH_JWKS_FILE=TEST_JWKS_FILE,
             NX_TODAY=today,
             NX_OUTBOX_POLL_SECONDS="0.1",
             NX_EVENT_RETRY_BASE_MS="20",

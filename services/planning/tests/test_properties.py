@@ -6,6 +6,7 @@ import datetime as dt
 import time
 
 import jwt
+from jwt.algorithms import OKPAlgorithm
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,7 +14,7 @@ from nameko.testing.services import entrypoint_hook
 from sqlalchemy import create_engine, func, inspect, select, table
 
 from nxshared.core.errors import CONTRACT_ERRORS, Forbidden, Unauthorized
-from nxshared.testing import TEST_SECRET, bearer
+from nxshared.testing import TEST_KEY, bearer
 from planning.service import PlanningService
 
 from .factories import declaration
@@ -92,16 +93,22 @@ CLAIM = st.one_of(JSONISH, st.sampled_from(["unit:edu", "drc", "x" * 10_000, "un
     claims=st.fixed_dictionaries(
         {}, optional={"sub": CLAIM, "org": CLAIM, "exp": st.one_of(CLAIM, st.just(int(time.time()) + 600))}
     ),
-    algorithm=st.sampled_from(["HS256", "HS384", "none"]),
+    algorithm=st.sampled_from(["EdDSA", "HS256", "HS384", "none"]),
 )
 def test_any_token_claims_are_a_caller_or_unauthorized_and_nothing_stored(planning, claims, algorithm):
+    """Only the trusted issuer's signature (EdDSA, its kid) makes a caller; an HMAC, even one keyed
+    with the issuer's own public key bytes (algorithm confusion), or no signature never does."""
+    key = {
+        "EdDSA": OKPAlgorithm.from_jwk(TEST_KEY),
+        "none": None,
+    }.get(algorithm, TEST_KEY["x"].encode())
     try:
-        token = jwt.encode(claims, None if algorithm == "none" else TEST_SECRET, algorithm=algorithm)
+        token = jwt.encode(claims, key, algorithm=algorithm, headers={"kid": TEST_KEY["kid"]})
     except (TypeError, ValueError, jwt.PyJWTError):
         return  # not even encodable: no caller can send it either
     refused = check_refused_cleanly(planning, "Bearer " + token, declaration())
     valid = (
-        algorithm == "HS256"
+        algorithm == "EdDSA"
         and claims.get("org") == "unit:edu"
         and isinstance(claims.get("sub"), str)
         and 0 < len(claims["sub"].strip()) <= 128
