@@ -56,9 +56,8 @@ class TokenPolicy:
         )
 
 
-def refused(code, message, reason):
-    """An ``Unauthorized`` that also says, for the metric, which kind of token it refused."""
-    error = Unauthorized(code, message)
+def refused(error, reason):
+    """``error`` (an ``Unauthorized``) saying also, for the metric, which kind of token it refused."""
     error.reason = reason
     return error
 
@@ -69,14 +68,14 @@ def decode_token(keys: TrustedKeys, authorization, policy=TokenPolicy()):
     unknown org, an over-long person id, an ``exp`` too far ahead, a wrong ``iss``/``aud`` where the
     policy names them, an expired one) is Unauthorized."""
     if not isinstance(authorization, str) or not authorization.startswith("Bearer "):
-        raise refused("UNAUTHORIZED", "缺少身份令牌（authorization: Bearer <JWT>）", "missing")
+        raise refused(Unauthorized("UNAUTHORIZED", "缺少身份令牌（authorization: Bearer <JWT>）"), "missing")
     if len(authorization) > MAX_TOKEN_LENGTH:
-        raise refused("INVALID_TOKEN", "身份令牌过长", "malformed")
+        raise refused(Unauthorized("INVALID_TOKEN", "身份令牌过长"), "malformed")
     caller, expires, kid = _verified(keys, authorization, policy)
     if not keys.trusts(kid):  # verified with a key since removed from the trusted set
-        raise refused("INVALID_TOKEN", "签发身份令牌的密钥已不再受信任", "unknown_key")
+        raise refused(Unauthorized("INVALID_TOKEN", "签发身份令牌的密钥已不再受信任"), "unknown_key")
     if expires <= time.time():  # verified while it was valid, expired since
-        raise refused("TOKEN_EXPIRED", "身份令牌已过期", "expired")
+        raise refused(Unauthorized("TOKEN_EXPIRED", "身份令牌已过期"), "expired")
     return caller
 
 
@@ -106,18 +105,23 @@ def _verified(keys, authorization, policy):
             audience=policy.audience or None,
         )
     except jwt.ExpiredSignatureError:
-        raise refused("TOKEN_EXPIRED", "身份令牌已过期", "expired") from None
+        raise refused(Unauthorized("TOKEN_EXPIRED", "身份令牌已过期"), "expired") from None
     except jwt.InvalidSignatureError:
-        raise refused("INVALID_TOKEN", "身份令牌签名无效", "bad_signature") from None
+        raise refused(Unauthorized("INVALID_TOKEN", "身份令牌签名无效"), "bad_signature") from None
     except (jwt.InvalidTokenError, ValueError, TypeError, OverflowError) as exc:  # e.g. "exp": Infinity
-        raise refused("INVALID_TOKEN", f"身份令牌无效：{str(exc)[:200]}", "claims") from None
+        raise refused(Unauthorized("INVALID_TOKEN", f"身份令牌无效：{str(exc)[:200]}"), "claims") from None
     if claims["exp"] > time.time() + policy.max_lifetime:
-        raise refused("INVALID_TOKEN", f"身份令牌有效期过长（最长 {policy.max_lifetime // 3600} 小时）", "lifetime")
+        raise refused(
+            Unauthorized("INVALID_TOKEN", f"身份令牌有效期过长（最长 {policy.max_lifetime // 3600} 小时）"), "lifetime"
+        )
     sub, org = claims["sub"], claims["org"]
     if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUB_LENGTH or not sub.isprintable():
-        raise refused("INVALID_TOKEN", f"身份令牌中的人员标识（sub）须为不超过 {MAX_SUB_LENGTH} 个字符的文本", "claims")
+        raise refused(
+            Unauthorized("INVALID_TOKEN", f"身份令牌中的人员标识（sub）须为不超过 {MAX_SUB_LENGTH} 个字符的文本"),
+            "claims",
+        )
     if not is_org(org):
-        raise refused("INVALID_TOKEN", "身份令牌中的机构代码（org）无效", "claims")
+        raise refused(Unauthorized("INVALID_TOKEN", "身份令牌中的机构代码（org）无效"), "claims")
     return Caller(sub=sub, org=org), float(claims["exp"]), key.key_id
 
 
@@ -126,19 +130,21 @@ def _signing_key(keys, token):
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:
-        raise refused("INVALID_TOKEN", f"身份令牌格式无效：{str(exc)[:200]}", "malformed") from None
+        raise refused(Unauthorized("INVALID_TOKEN", f"身份令牌格式无效：{str(exc)[:200]}"), "malformed") from None
     algorithm, kid = header.get("alg"), header.get("kid")
     if algorithm not in ALGORITHMS:
-        raise refused("INVALID_TOKEN", f"身份令牌的签名算法不被接受（只接受 {'、'.join(ALGORITHMS)}）", "algorithm")
+        raise refused(
+            Unauthorized("INVALID_TOKEN", f"身份令牌的签名算法不被接受（只接受 {'、'.join(ALGORITHMS)}）"), "algorithm"
+        )
     if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH:
-        raise refused("INVALID_TOKEN", "身份令牌头部须以 kid 指明签名密钥", "malformed")
+        raise refused(Unauthorized("INVALID_TOKEN", "身份令牌头部须以 kid 指明签名密钥"), "malformed")
     key = keys.key_for(kid)
     if key is None:
         if keys.error and not keys.keys:
-            raise refused("UNAUTHORIZED", f"无法取得受信任的公钥：{keys.error}", "keys_unavailable")
-        raise refused("INVALID_TOKEN", "签发身份令牌的密钥不受信任", "unknown_key")
+            raise refused(Unauthorized("UNAUTHORIZED", f"无法取得受信任的公钥：{keys.error}"), "keys_unavailable")
+        raise refused(Unauthorized("INVALID_TOKEN", "签发身份令牌的密钥不受信任"), "unknown_key")
     if key.algorithm_name != algorithm:
-        raise refused("INVALID_TOKEN", "身份令牌的签名算法与其密钥不符", "algorithm")
+        raise refused(Unauthorized("INVALID_TOKEN", "身份令牌的签名算法与其密钥不符"), "algorithm")
     return key
 
 

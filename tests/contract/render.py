@@ -232,7 +232,11 @@ def block_bounds() -> str:
 
 
 def block_common_errors() -> str:
-    found = codewalk.module_refusals("nxshared.auth") | codewalk.module_refusals("nxshared.entrypoints")
+    found = (
+        codewalk.module_refusals("nxshared.auth")
+        | codewalk.module_refusals("nxshared.entrypoints")
+        | codewalk.module_refusals("nxshared.intake")
+    )
     return _refusal_table(found)
 
 
