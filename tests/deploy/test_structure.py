@@ -70,3 +70,29 @@ def test_the_database_init_creates_one_database_per_service_folder(tmp_path):
     volumes = COMPOSE["services"]["postgres"]["volumes"]
     assert "./deploy/postgres-init.sh:/docker-entrypoint-initdb.d/init.sh:ro" in volumes
     assert "./services:/nx-services:ro" in volumes
+
+
+def test_no_service_holds_or_is_given_a_token_secret():
+    """Token v2 (issue 26): the services verify with the identity platform's public keys only."""
+    shipped = [ROOT / "docker-compose.yml", *ROOT.glob("services/*/Dockerfile"), *ROOT.glob("services/*/config.yaml")]
+    shipped += list(ROOT.glob("deploy/**/*.yaml")) + list(ROOT.glob("deploy/**/*.yml"))
+    for path in shipped:
+        text = path.read_text(encoding="utf-8")
+        assert "AUTH_SECRET" not in text and "HS256" not in text, path
+    for name in SERVICES:
+        service = COMPOSE["services"][name]
+        assert service["environment"]["NX_AUTH_JWKS_FILE"] == "/run/nx/jwks.json"
+        assert "./.data/jwks.json:/run/nx/jwks.json:ro" in service["volumes"]
+
+
+def test_the_keycloak_realm_puts_the_org_claim_in_every_clients_tokens():
+    import json
+
+    realm = json.loads((ROOT / "deploy" / "keycloak" / "nanxian-realm.json").read_text(encoding="utf-8"))
+    scopes = {scope["name"]: scope for scope in realm["clientScopes"]}
+    for client in realm["clients"]:
+        mappers = [m for s in client["defaultClientScopes"] for m in scopes[s]["protocolMappers"]]
+        assert any(m["config"].get("claim.name") == "org" for m in mappers), client["clientId"]
+        assert client["attributes"]["access.token.signed.response.alg"] in ("EdDSA", "ES256", "RS256")
+    [provider] = realm["components"]["org.keycloak.keys.KeyProvider"]
+    assert provider["providerId"] == "eddsa-generated"
