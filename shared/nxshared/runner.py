@@ -20,6 +20,7 @@ os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 from nameko.cli.run import run  # noqa: E402
 
 from nxshared.db import migrate  # noqa: E402
+from nxshared.keys import KeySetError, TrustedKeys  # noqa: E402
 from nxshared.settings import load_settings  # noqa: E402
 from nxshared.topology import queue_type_setting  # noqa: E402
 
@@ -40,6 +41,10 @@ def main(argv=None):
         format=f"%(asctime)s {config['SERVICE_NAME']} %(levelname)s %(name)s: %(message)s",
     )
     log = logging.getLogger("nxshared.runner")
+    try:  # what Auth.setup reads: said in one line here, not in a traceback from inside nameko
+        TrustedKeys.from_config(config)
+    except KeySetError as exc:
+        raise SystemExit(f"{config['SERVICE_NAME']} does not start: {exc}") from None
     log.info("migrating %s", config["DATABASE_URL"].split("@")[-1])
     migrate(config["DATABASE_URL"], service_dir / "migrations")
     service_cls = load_service_class(config["SERVICE_CLASS"])

@@ -278,3 +278,29 @@ def test_pem_of_the_public_key_is_no_hmac_secret_either(keys, issuer_key):
     signature = _b64(hmac.new(pem, header + b"." + body, hashlib.sha256).digest())
     token = b".".join([header, body, signature]).decode()
     assert refusal(keys, "Bearer " + token) == ("INVALID_TOKEN", "algorithm")
+
+
+@pytest.mark.parametrize("content", [None, "[]", "private"])
+def test_a_service_without_a_usable_key_set_does_not_start_and_says_why(tmp_path, content):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = tmp_path / "jwks.json"
+    if content == "private":
+        path.write_text(json.dumps({"keys": [new_key()]}))
+    elif content is not None:
+        path.write_text(content)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "NX_AUTH_JWKS_FILE": str(path), "NX_DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}
+    done = subprocess.run(
+        [sys.executable, "-m", "nxshared.runner", str(root / "services" / "approval")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("approval does not start:") and "Traceback" not in done.stderr
