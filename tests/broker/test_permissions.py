@@ -81,6 +81,12 @@ def client_config(parties, client="nx-client"):
     return {"AMQP_URI": parties[client], "rpc_exchange": f"{parties['prefix']}{client}.rpc"}
 
 
+def ask_approval(config):
+    """One call as the DRC through a client's settings (NotFound: no such project)."""
+    with ClusterRpcProxy(config, context_data={"authorization": bearer("drc")}, timeout=5) as rpc:
+        return rpc.approval.get_approval(project_id="prj-none")
+
+
 def test_a_client_binds_nothing_to_an_events_exchange_nor_to_other_callers_calls(parties, approval):
     client = parties["nx-client"]
     own = client_config(parties)["rpc_exchange"]
@@ -117,27 +123,22 @@ def test_a_client_can_change_nothing_the_bureaus_share(parties, approval):
     with Connection(client) as conn:  # declaring nameko-rpc with other properties would break it too
         refused(lambda: conn.channel().exchange_declare("nameko-rpc", "direct", durable=False))
     for name in ("nx-client", "nx-client-edu"):
-        with ClusterRpcProxy(client_config(parties, name), context_data={"authorization": bearer("drc")}) as rpc:
-            with pytest.raises(RemoteError, match="NOT_FOUND"):
-                rpc.approval.get_approval(project_id="prj-none")
+        with pytest.raises(RemoteError, match="NOT_FOUND"):
+            ask_approval(client_config(parties, name))
 
 
 def test_a_client_that_deletes_its_own_exchange_breaks_only_itself_until_enrolled_again(parties, approval):
     own = client_config(parties)["rpc_exchange"]
     with Connection(parties["nx-client"]) as conn:
         conn.channel().exchange_delete(own)
-    with ClusterRpcProxy(client_config(parties), context_data={"authorization": bearer("drc")}, timeout=5) as rpc:
-        with pytest.raises(UnknownService):  # re-declared by its proxy, but no longer linked: its calls go nowhere
-            rpc.approval.get_approval(project_id="prj-none")
-    other = client_config(parties, "nx-client-edu")
-    with ClusterRpcProxy(other, context_data={"authorization": bearer("drc")}, timeout=5) as rpc:
-        with pytest.raises(RemoteError, match="NOT_FOUND"):
-            rpc.approval.get_approval(project_id="prj-none")
+    with pytest.raises(UnknownService):  # re-declared by its proxy, but no longer linked: its calls go nowhere
+        ask_approval(client_config(parties))
+    with pytest.raises(RemoteError, match="NOT_FOUND"):
+        ask_approval(client_config(parties, "nx-client-edu"))
     grant = next(g for g in installed_grants(parties["prefix"]) if g.rpc_exchange == own)
     ManagementApi(*ADMIN).link_client_exchange(parties["vhost"], own)  # what `nx enroll` does again
-    with ClusterRpcProxy(client_config(parties), context_data={"authorization": bearer("drc")}, timeout=5) as rpc:
-        with pytest.raises(RemoteError, match="NOT_FOUND"):
-            rpc.approval.get_approval(project_id="prj-none")
+    with pytest.raises(RemoteError, match="NOT_FOUND"):
+        ask_approval(client_config(parties))
     assert grant.limits
 
 

@@ -6,10 +6,10 @@ import datetime as dt
 import time
 
 import jwt
-from jwt.algorithms import OKPAlgorithm
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jwt.algorithms import OKPAlgorithm
 from nameko.testing.services import entrypoint_hook
 from sqlalchemy import create_engine, func, inspect, select, table
 
