@@ -18,6 +18,7 @@ import logging
 import sys
 import uuid
 from functools import partial
+from typing import Any
 
 import kombu.serialization
 from kombu import Connection
@@ -140,6 +141,12 @@ class Parking:
     on a thread whose error would kill the container)."""
 
     consumer_label = "?"
+    # set by the entrypoint's setup
+    metrics: Any
+    publisher: Any
+    parking_exchange: str
+    parking_queue: Any
+    queue_consumer: Any
 
     def refuse(self, message, refused):
         try:

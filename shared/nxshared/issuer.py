@@ -115,4 +115,6 @@ def mint_token(private_jwk: dict, org: str, sub: str = "operator", ttl_seconds: 
             claims[claim] = os.environ[setting]
     payload = {"sub": sub, "org": org, "iat": now, "exp": now + dt.timedelta(seconds=ttl_seconds), **claims}
     key = OKPAlgorithm.from_jwk(private_jwk)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise IssuerError(f"key {private_jwk.get('kid')} is not an Ed25519 private key")
     return jwt.encode(payload, key, algorithm="EdDSA", headers={"kid": private_jwk["kid"]})

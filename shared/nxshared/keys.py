@@ -37,8 +37,12 @@ def _algorithm(jwk: dict) -> str | None:
     """The algorithm a public JWK verifies: its ``alg``, else the one its type implies."""
     if "alg" in jwk:
         return jwk["alg"] if jwk["alg"] in ALGORITHMS else None
-    kty, crv = jwk.get("kty"), jwk.get("crv")
-    return {("OKP", "Ed25519"): "EdDSA", ("EC", "P-256"): "ES256", ("RSA", None): "RS256"}.get((kty, crv))
+    implied: dict[tuple[object, object], str] = {
+        ("OKP", "Ed25519"): "EdDSA",
+        ("EC", "P-256"): "ES256",
+        ("RSA", None): "RS256",
+    }
+    return implied.get((jwk.get("kty"), jwk.get("crv")))
 
 
 def parse_key_set(document, origin: str) -> dict[str, jwt.PyJWK]:
