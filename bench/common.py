@@ -24,6 +24,7 @@ def _bench_key():
 
 
 BENCH_KEY = _bench_key()  # the bench's own token issuer (EdDSA, as the services require)
+HS256_SECRET = uuid.uuid4().hex * 2  # token v1's kind of secret, accepted by the bench's probe only
 
 
 def bench_jwks_file(workdir):
@@ -100,6 +101,7 @@ class Suite:
             "NX_DATABASE_URL": self.database_url,
             "NX_RUN_DIR": str(workdir / "run"),
             "NX_AUTH_JWKS_FILE": str(bench_jwks_file(workdir)),
+            "NX_BENCH_HS256_SECRET": HS256_SECRET,  # token v1, for the comparison line only (probe)
             "NX_TODAY": "2026-12-15",
             "NX_LOG_LEVEL": "WARNING",
             "NX_BENCH_PROBE_DIR": str(self.probe_dir),
@@ -202,6 +204,21 @@ def rss_mb(pid):
     return float("nan")
 
 
+def v2_token(org):
+    from nxshared.issuer import mint_token
+
+    return mint_token(BENCH_KEY, org, "bench")
+
+
+def v1_token(org):
+    import datetime as dt
+
+    import jwt
+
+    exp = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    return jwt.encode({"sub": "bench", "org": org, "exp": exp}, HS256_SECRET, algorithm="HS256")
+
+
 class Callers:
     """One standalone RPC proxy per (org, slot): a proxy serves one green thread at a time."""
 
@@ -210,14 +227,13 @@ class Callers:
         self.timeout = timeout
         self.proxies = {}
 
-    def get(self, org, slot=0, timeout=None):
+    def get(self, org, slot=0, timeout=None, token="v2"):
+        """``token="v1"``: an HS256 token, which only the bench's probe accepts (the comparison line)."""
         from nameko.standalone.rpc import ClusterRpcProxy
 
-        from nxshared.issuer import mint_token
-
-        key = (org, slot, timeout or self.timeout)
+        key = (org, slot, timeout or self.timeout, token)
         if key not in self.proxies:
-            context = {"authorization": "Bearer " + mint_token(BENCH_KEY, org, "bench")}
+            context = {"authorization": "Bearer " + (v1_token(org) if token == "v1" else v2_token(org))}
             proxy = ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, context_data=context, timeout=key[2])
             self.proxies[key] = (proxy, proxy.start())
         return self.proxies[key][1]

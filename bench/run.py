@@ -153,11 +153,13 @@ class Timings:
 
 def latencies(suite, rpc, cfg, timings):
     unit = rpc.get("unit:edu").planning
+    unit_v1 = rpc.get("unit:edu", token="v1").planning
     county = rpc.get("smart_office").planning
     project = annual()
     pid = unit.declare_project(project=project)["project_id"]
     calls = {
         "declare_project": lambda: unit.declare_project(project=project),
+        "declare_project_hs256": lambda: unit_v1.declare_project(project=project),
         "get_project": lambda: unit.get_project(project_id=pid),
         "list_projects": lambda: county.list_projects(page_size=50),
     }
@@ -573,6 +575,12 @@ def table(report):
     targets = {"declare_project": "p50 ≤ 2.5×"}
     for name in ("declare_project", "get_project", "list_projects", "submit_construction_plan", "apply_for_approval"):
         rows.append(lat_row(name, lat[name], echo, targets.get(name, "")))
+    if "declare_project_hs256" in lat:
+        eddsa, hs256 = lat["declare_project"]["p50_ms"], lat["declare_project_hs256"]["p50_ms"]
+        rows.append(
+            f"| `declare_project` p50, EdDSA token (v2) / HS256 token (v1, bench probe only) | {ms(eddsa)} / {ms(hs256)} |"
+            f" {eddsa - hs256:+.2f} ms | within 0.2 ms (issue 26) |"
+        )
     rows.append(lat_row("conclude_review", lat["conclude_review"], echo))
     if "disburse" in lat:
         rows.append(lat_row("disburse", lat["disburse"], echo, "(issue 11)"))

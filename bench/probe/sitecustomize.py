@@ -16,6 +16,8 @@ import os
 import sys
 
 TRIGGER = "nxshared.db"
+TOKEN_TRIGGER = "nxshared.auth"
+HS256_KID = "bench-hs256"
 
 
 def _install():
@@ -74,9 +76,41 @@ def _install():
         pending.rows = []
 
 
+def _install_hs256_comparison(auth):
+    """The token v1 check beside v2's, for the bench only (``NX_BENCH_HS256_SECRET``): a token whose
+    header says HS256 is verified as v1 did (the shared secret, HS256, cached per token), so that
+    ``declare_project`` can be timed with either token in the same run. No service outside the bench
+    accepts HS256."""
+    import functools
+
+    import jwt
+
+    secret = os.environ["NX_BENCH_HS256_SECRET"]
+    verified_v2 = auth._verified
+
+    @functools.lru_cache(maxsize=auth.VERIFIED_TOKENS)
+    def verified_v1(authorization, policy):
+        claims = jwt.decode(authorization[len("Bearer ") :], secret, algorithms=["HS256"])
+        return auth.Caller(sub=claims["sub"], org=claims["org"]), float(claims["exp"]), HS256_KID
+
+    def verified(keys, authorization, policy):
+        if jwt.get_unverified_header(authorization[len("Bearer ") :]).get("alg") == "HS256":
+            return verified_v1(authorization, policy)
+        return verified_v2(keys, authorization, policy)
+
+    trusts = auth.TrustedKeys.trusts
+    auth._verified = verified
+    auth.TrustedKeys.trusts = lambda self, kid: kid == HS256_KID or trusts(self, kid)
+
+
 class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs ``install(module)`` once ``name`` has been imported."""
+
+    def __init__(self, name, install):
+        self.name, self.install = name, install
+
     def find_spec(self, name, path, target=None):
-        if name != TRIGGER:
+        if name != self.name:
             return None
         sys.meta_path.remove(self)
         spec = importlib.util.find_spec(name)
@@ -84,11 +118,13 @@ class _AfterImport(importlib.abc.MetaPathFinder):
 
         def exec_then_install(module):
             exec_module(module)
-            _install()
+            self.install(module)
 
         spec.loader.exec_module = exec_then_install
         return spec
 
 
 if os.environ.get("NX_BENCH_PROBE_DIR"):
-    sys.meta_path.insert(0, _AfterImport())
+    sys.meta_path.insert(0, _AfterImport(TRIGGER, lambda module: _install()))
+if os.environ.get("NX_BENCH_HS256_SECRET"):
+    sys.meta_path.insert(0, _AfterImport(TOKEN_TRIGGER, _install_hs256_comparison))

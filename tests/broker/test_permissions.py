@@ -269,3 +269,40 @@ def test_the_definitions_file_sets_up_a_broker_the_same_way():
     finally:
         api.session.delete(f"{ADMIN[0]}/api/vhosts/{vhost}", timeout=10)
         api.delete_users(passwords)
+
+
+def test_nx_enroll_sets_up_a_departmental_system_and_hands_over_its_settings(tmp_path):
+    """``nx enroll edu``: its user, its own exchange linked to nameko-rpc, its limits; its settings
+    (with its generated password) in a file only the operator can read."""
+    import os
+    import stat
+    import subprocess
+    import sys
+
+    vhost = f"nxt-enroll-{uuid.uuid4().hex[:8]}"
+    name = f"e{uuid.uuid4().hex[:6]}"
+    env = {**os.environ, "NX_SECRETS_FILE": str(tmp_path / "secrets.json"), "NX_BROKER_VHOST": vhost}
+    env.pop("AMQP_URI", None)
+    api = ManagementApi(*ADMIN)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "nxshared.cli", "enroll", name], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        settings_file = tmp_path / "clients" / f"{name}.env"
+        assert stat.S_IMODE(settings_file.stat().st_mode) == 0o600
+        settings = dict(line.split("=", 1) for line in settings_file.read_text().splitlines() if "=" in line)
+        assert settings["rpc_exchange"] == f"nx-client-{name}.rpc"
+        with Connection(settings["AMQP_URI"]) as conn:  # it logs in, and may publish its calls there
+            Producer(conn.channel()).publish(
+                {}, exchange=settings["rpc_exchange"], routing_key="planning.get_project", serializer="json"
+            )
+        links = api.session.get(f"{ADMIN[0]}/api/exchanges/{vhost}/nx-client-{name}.rpc/bindings/source", timeout=10)
+        assert {(b["destination"], b["routing_key"]) for b in links.json()} == {("nameko-rpc", "*.*")}
+        bad = subprocess.run(
+            [sys.executable, "-m", "nxshared.cli", "enroll", "Bad Name"], env=env, capture_output=True, text=True
+        )
+        assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    finally:
+        api.session.delete(f"{ADMIN[0]}/api/vhosts/{vhost}", timeout=10)
+        api.delete_users([f"nx-client-{name}"])
