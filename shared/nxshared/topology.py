@@ -284,14 +284,17 @@ def _ensure_exchange(connection: Any, source: str, config: dict) -> None:
 
 def replay_dead_letters(connection: Any, sub: Subscription) -> int:
     """Move every event parked for ``sub`` back to its work queue with a fresh attempt count (after
-    an operator fixed the cause). Each is published with a confirm before it is acked. Returns how
-    many were moved."""
+    an operator fixed the cause): those parked when it starts, so an event parked again meanwhile is
+    not taken round again. Each is published with a confirm before it is acked. Returns how many
+    were moved."""
     from nxshared.amqp import publisher_for
 
     publisher = publisher_for(connection.as_uri(include_password=True))
     queue = dead_queue(sub)(connection.channel())
+    # only those parked now: one that fails again at once is parked behind them, not taken again
+    parked_now = queue.queue_declare(passive=True).message_count
     moved = 0
-    while (message := queue.get(no_ack=False)) is not None:
+    while moved < parked_now and (message := queue.get(no_ack=False)) is not None:
         headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-nx-")}
         publisher.publish(
             message.body,
