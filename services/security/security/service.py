@@ -86,6 +86,7 @@ class SecurityService(ServiceBase):
 
     @rpc(allow=["data_center"])
     def grade_system(self, project_id, level, basis):
+        """Art 24: grade (or re-grade) the project's system at MLPS level 1–5, with its basis; a re-graded system must be filed again."""
         wanted = load(s.GradeIn, {"project_id": project_id, "level": level, "basis": basis})
         with self.db.transaction(SqlRepository) as uow:
             project = usecases.grade_system(uow, **wanted, caller=self.auth.caller, rules=self.rules, now=self._now())
@@ -93,6 +94,7 @@ class SecurityService(ServiceBase):
 
     @rpc(allow=["data_center"])
     def file_grading(self, project_id, filing_no, evaluation_agency):
+        """Art 24: file the grade with its filing number and the evaluation agency the data center selected; refused before a grade."""
         wanted = load(
             s.FilingIn, {"project_id": project_id, "filing_no": filing_no, "evaluation_agency": evaluation_agency}
         )
@@ -104,6 +106,7 @@ class SecurityService(ServiceBase):
 
     @rpc(allow=["data_center"])
     def record_inspection(self, project_id, findings, passed):
+        """Art 23: record a periodic security inspection; a failed one (`passed` false) names its findings."""
         wanted = load(s.InspectionIn, {"project_id": project_id, "findings": findings, "passed": passed})
         with self.db.transaction(SqlRepository) as uow:
             inspection = usecases.record_inspection(
@@ -113,6 +116,7 @@ class SecurityService(ServiceBase):
 
     @rpc(allow=["data_center"])
     def report_incident(self, incident):
+        """Art 23: record a security incident; `occurred_at` carries its time zone and is not later than now; the response is due `INCIDENT_RESPONSE_HOURS[severity]` after it occurred (the result's `deadline`)."""
         wanted = load(s.IncidentIn, {"incident": incident})
         with self.db.transaction(SqlRepository) as uow:
             reported = usecases.report_incident(
@@ -122,6 +126,7 @@ class SecurityService(ServiceBase):
 
     @rpc(allow=["data_center"])
     def resolve_incident(self, incident_id, response):
+        """Art 23: record the response that closes an open incident (once); a response after the deadline is marked late in `incident.resolved`."""
         wanted = load(s.ResolveIn, {"incident_id": incident_id, "response": response})
         with self.db.transaction(SqlRepository) as uow:
             resolved = usecases.resolve_incident(
@@ -133,6 +138,7 @@ class SecurityService(ServiceBase):
 
     @rpc(allow=[ANY_ORG])
     def get_posture(self, project_id):
+        """Art 22–24: the project's MLPS grading, last inspection, open incidents and what is late now; for every bureau and the owner (a classified project: the owner and `CLASSIFIED_VISIBLE_TO`)."""
         wanted = load(s.ProjectIdIn, {"project_id": project_id})
         with self.db.reading() as session:
             found = usecases.get_posture(
@@ -142,6 +148,7 @@ class SecurityService(ServiceBase):
 
     @rpc(allow=OVERDUE_READERS)
     def list_overdue(self):
+        """Art 22–24: what the last periodic check (`OVERDUE_CHECK_SECONDS`) found late: hosted projects under way without an MLPS filing, inspections due, incidents open past their deadline; `checked_at` is the moment it looked at."""
         with self.db.reading() as session:
             found = usecases.list_overdue(SqlRepository(session), caller=self.auth.caller, rules=self.rules)
             return dump(s.OverdueListOut, found)
