@@ -1,12 +1,16 @@
 """Security on a real broker: a project hosted on the Big Data Center from planned to its MLPS filing,
 with an inspection and an incident resolved; the overdue check sees the filing missing once the
 contract is registered; planning's timeline shows security's events; security stopped while the
-project is planned catches up."""
+project is planned catches up; ``nx demo`` grades and files its project."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from nameko.exceptions import RemoteError
 
-from .conftest import wait_for
+from .conftest import ROOT, wait_for
 from .flows import declare, plan, stage_becomes, timeline_types
 from .test_finance_e2e import grant, review_budget, reviewed
 
@@ -120,3 +124,13 @@ def test_security_stopped_while_the_project_is_planned_catches_up(suite):
     )
     assert graded["level"] == 2
     wait_for(lambda: "mlps.graded" in timeline_types(suite, pid), what="the grading on the timeline")
+
+
+def test_nx_demo_grades_and_files_its_project(suite):
+    suite.up(*ALL)
+    nx = Path(sys.executable).with_name("nx")
+    done = subprocess.run([str(nx), "demo"], env=suite.env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "data center graded the system: MLPS level 2" in done.stdout
+    assert "MLPS grade filed: 43010099999-" in done.stdout
+    assert "mlps.filed" in done.stdout.split("timeline of", 1)[1]
