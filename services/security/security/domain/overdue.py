@@ -95,7 +95,8 @@ def check_overdue(
         )
     for project_id, rest in incidents.items():  # incidents of projects not under way
         if project_id not in seen:
-            found += [item for item in map(lambda i: incident_overdue(i, now), rest) if item is not None]
+            late = (incident_overdue(incident, now) for incident in rest)
+            found += [item for item in late if item is not None]
     return sorted(found, key=lambda o: (o.since, o.kind, o.project_id, o.incident_id or ""))
 
 
