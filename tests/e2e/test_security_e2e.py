@@ -33,7 +33,7 @@ def contract(suite, pid):
 
 def overdue(suite, pid, org="data_center"):
     return sorted(
-        item["kind"] for item in suite.rpc(org, "security", "list_overdue")["items"] if item["project_id"] == pid
+        item["kind"] for item in suite.rpc(org, "security", "list_overdue")["overdue"] if item["project_id"] == pid
     )
 
 

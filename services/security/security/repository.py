@@ -109,17 +109,17 @@ class SqlRepository:
         items = [Overdue(row.kind, row.project_id, _utc(row.since), row.incident_id, row.severity) for row in rows]
         return OverdueReport(_utc(as_of) if as_of else None, items)
 
-    def replace_overdue(self, report: OverdueReport, checked_at: dt.datetime) -> None:
+    def replace_overdue(self, report: OverdueReport, ran_at: dt.datetime) -> None:
         connection = self.session.connection()
         connection.execute(NEW_CHECK, {"name": CHECK})
         connection.execute(select(overdue_checks.c.name).where(overdue_checks.c.name == CHECK).with_for_update())
         connection.execute(delete(overdue))
-        if report.items:
-            connection.execute(insert(overdue), [_row(item) for item in report.items])
+        if report.overdue:
+            connection.execute(insert(overdue), [_row(item) for item in report.overdue])
         connection.execute(
             update(overdue_checks)
             .where(overdue_checks.c.name == CHECK)
-            .values(as_of=report.as_of, checked_at=checked_at)
+            .values(as_of=report.checked_at, checked_at=ran_at)
         )
 
     # --- business gauges -----------------------------------------------------------------------------

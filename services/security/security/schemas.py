@@ -129,5 +129,5 @@ class PostureOut(Schema):
 
 
 class OverdueListOut(Schema):
-    checked_at = fields.DateTime(attribute="as_of", allow_none=True)
-    items = fields.List(fields.Nested(OverdueOut))
+    checked_at = fields.DateTime(allow_none=True)
+    overdue = fields.List(fields.Nested(OverdueOut))

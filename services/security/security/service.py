@@ -148,7 +148,7 @@ class SecurityService(ServiceBase):
 
     @rpc(allow=OVERDUE_READERS)
     def list_overdue(self):
-        """Art 22–24: what the last periodic check (`OVERDUE_CHECK_SECONDS`) found late: hosted projects under way without an MLPS filing, inspections due, incidents open past their deadline; `checked_at` is the moment it looked at."""
+        """Art 22–24: what the last periodic check (`OVERDUE_CHECK_SECONDS`) found late: hosted projects under way without an MLPS filing, inspections due, incidents open past their deadline; `checked_at` is the moment on the suite's clock it looked at."""
         with self.db.reading() as session:
             found = usecases.list_overdue(SqlRepository(session), caller=self.auth.caller, rules=self.rules)
             return dump(s.OverdueListOut, found)
@@ -159,7 +159,7 @@ class SecurityService(ServiceBase):
     def check_overdue(self):
         """Finds what is late on the suite's clock and keeps it for ``list_overdue`` and the gauges."""
         with self.db.transaction(SqlRepository) as uow:
-            usecases.check_overdue(uow, rules=self.rules, now=self._now(), checked_at=Clock.now())
+            usecases.check_overdue(uow, rules=self.rules, now=self._now(), ran_at=Clock.now())
 
     # --- what security learns from planning, finance and review --------------------------------------------
 

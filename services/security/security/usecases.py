@@ -39,7 +39,7 @@ class Repository(Protocol):
         """Open incidents (of one project, or all), by deadline."""
 
     def overdue_report(self) -> OverdueReport: ...
-    def replace_overdue(self, report: OverdueReport, checked_at: dt.datetime) -> None:
+    def replace_overdue(self, report: OverdueReport, ran_at: dt.datetime) -> None:
         """Keep ``report`` as the last check's, in place of the one before (under the report's lock)."""
 
 
@@ -119,19 +119,19 @@ def get_posture(repo: Repository, project_id: str, caller: Caller, rules: Securi
 def list_overdue(repo: Repository, caller: Caller, rules: SecurityRules) -> OverdueReport:
     """What the last periodic check found, of the projects ``caller`` may see."""
     report = repo.overdue_report()
-    projects = repo.projects({item.project_id for item in report.items})
+    projects = repo.projects({item.project_id for item in report.overdue})
     return domain.visible_overdue(report, projects, caller, rules)
 
 
 # --- the periodic check (Art 22–24) -------------------------------------------------------------------
 
 
-def check_overdue(uow: Uow, rules: SecurityRules, now: dt.datetime, checked_at: dt.datetime) -> OverdueReport:
+def check_overdue(uow: Uow, rules: SecurityRules, now: dt.datetime, ran_at: dt.datetime) -> OverdueReport:
     """Find everything late at ``now`` (the suite's clock) and keep it as the last check's report."""
     projects = uow.repo.projects_under_way()
     last = uow.repo.last_inspection_times(p.project_id for p in projects)
     report = OverdueReport(now, domain.check_overdue(projects, last, uow.repo.open_incidents(), now, rules))
-    uow.repo.replace_overdue(report, checked_at)
+    uow.repo.replace_overdue(report, ran_at)
     return report
 
 

@@ -12,7 +12,7 @@ class FakeRepository:
         self.inspections: list[Inspection] = []  # in the order they were recorded
         self.incidents: dict[str, Incident] = {}
         self.report = OverdueReport(None)
-        self.checked_at: dt.datetime | None = None
+        self.ran_at: dt.datetime | None = None
 
     def project(self, project_id: str) -> Project | None:
         return self.known.get(project_id)
@@ -62,5 +62,5 @@ class FakeRepository:
     def overdue_report(self) -> OverdueReport:
         return self.report
 
-    def replace_overdue(self, report: OverdueReport, checked_at: dt.datetime) -> None:
-        self.report, self.checked_at = report, checked_at
+    def replace_overdue(self, report: OverdueReport, ran_at: dt.datetime) -> None:
+        self.report, self.ran_at = report, ran_at

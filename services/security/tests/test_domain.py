@@ -276,5 +276,5 @@ def test_the_check_finds_every_kind_oldest_first_and_the_visible_ones_are_listed
     projects = {"prj-1": project, "prj-2": quiet}
     only_public = domain.SecurityRules.from_settings("data_center", HOURS, 90)
     seen = domain.visible_overdue(report, projects, Caller("a", "audit"), only_public)
-    assert [o.project_id for o in seen.items] == ["prj-1", "prj-1"]
-    assert len(domain.visible_overdue(report, projects, CENTER, only_public).items) == 3
+    assert [o.project_id for o in seen.overdue] == ["prj-1", "prj-1"]
+    assert len(domain.visible_overdue(report, projects, CENTER, only_public).overdue) == 3

@@ -415,7 +415,7 @@ def test_the_check_lists_what_is_late_and_moving_the_clock_finds_more(container_
 
     def found(container, org="data_center"):
         listed = call(container, "list_overdue", org)
-        return sorted((o["kind"], o["project_id"]) for o in listed["items"]), listed["checked_at"]
+        return sorted((o["kind"], o["project_id"]) for o in listed["overdue"]), listed["checked_at"]
 
     wanted = [("incident", "prj-secret"), ("mlps_filing", PROJECT)]
     eventually(lambda: found(first)[0] == wanted, what="the check to find the filing and the incident")

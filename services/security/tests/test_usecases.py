@@ -127,19 +127,19 @@ def test_the_check_keeps_what_is_late_and_the_list_shows_what_the_caller_may_see
     learn(uow, event("project.planned", PLANNED, project_id="prj-later"))  # planned, not under way
     run(uow, usecases.report_incident, incident("critical"), CENTER, RULES, NOW)
     report = run(uow, usecases.check_overdue, RULES, NOW + dt.timedelta(hours=3), NOW)
-    assert sorted((o.kind, o.project_id) for o in report.items) == [
+    assert sorted((o.kind, o.project_id) for o in report.overdue) == [
         ("incident", PID),
         ("mlps_filing", PID),
         ("mlps_filing", "prj-secret"),
     ]
-    assert uow.repo.checked_at == NOW
+    assert uow.repo.ran_at == NOW
     public_only = domain.SecurityRules.from_settings("data_center", HOURS, 90)
     listed = usecases.list_overdue(uow.repo, Caller("a", "audit"), public_only)
-    assert {o.project_id for o in listed.items} == {PID} and listed.as_of == NOW + dt.timedelta(hours=3)
+    assert {o.project_id for o in listed.overdue} == {PID} and listed.checked_at == NOW + dt.timedelta(hours=3)
     run(uow, usecases.grade_system, PID, 2, "定级报告", CENTER, RULES, NOW)
     run(uow, usecases.file_grading, PID, "F-1", "某测评中心", CENTER, RULES, NOW)
     later = run(uow, usecases.check_overdue, RULES, NOW + dt.timedelta(days=100), NOW)
-    assert sorted((o.kind, o.project_id) for o in later.items) == [
+    assert sorted((o.kind, o.project_id) for o in later.overdue) == [
         ("incident", PID),
         ("inspection", PID),
         ("inspection", "prj-secret"),

@@ -175,10 +175,11 @@ class Posture:
 
 @dataclass
 class OverdueReport:
-    """What the last periodic check found; ``as_of`` is the moment on the check's clock."""
+    """What the last periodic check found; ``checked_at`` is the moment on the suite's clock it
+    looked at (none before the first check)."""
 
-    as_of: dt.datetime | None
-    items: list[Overdue] = field(default_factory=list)
+    checked_at: dt.datetime | None
+    overdue: list[Overdue] = field(default_factory=list)
 
 
 def new_id(prefix: str) -> str:

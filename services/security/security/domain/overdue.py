@@ -105,8 +105,8 @@ def visible_overdue(
 ) -> OverdueReport:
     """The items of projects ``caller`` may see (Art 25: a classified project's only to those the
     setting names)."""
-    items = [o for o in report.items if o.project_id in projects and can_see(caller, projects[o.project_id], rules)]
-    return OverdueReport(report.as_of, items)
+    seen = [o for o in report.overdue if o.project_id in projects and can_see(caller, projects[o.project_id], rules)]
+    return OverdueReport(report.checked_at, seen)
 
 
 def posture(
