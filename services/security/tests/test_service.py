@@ -389,6 +389,19 @@ def test_the_same_event_twice_has_one_effect(security, config):
     assert query(config, select(projects.c.name))[0][0] == "新名称"
 
 
+def test_a_v1_project_planned_is_upcast_as_not_hosted(security):
+    """``project.planned`` v1 (before plan types) says nothing of hosting: not hosted, so no filing
+    falls due when it comes under way (an inspection does)."""
+    v2 = planned_event(PROJECT)
+    added_in_v2 = ("plan_type", "name", "custom_software", "hosted_on_big_data_center")
+    v1 = {**v2, "version": 1, "data": {k: v for k, v in v2["data"].items() if k not in added_in_v2}}
+    deliver(security, v1)
+    contracted(security, signed_on="2026-11-01")
+    seen = posture(security)
+    assert seen["hosted_on_big_data_center"] is False
+    assert [o["kind"] for o in seen["overdue"]] == ["inspection"]
+
+
 def test_an_acceptance_nobody_registers_yet_is_read_by_its_envelope(security):
     planned(security)
     accepted(security, date="2027-02-20", minutes="验收会议纪要")
