@@ -6,7 +6,7 @@ Everything is measured in the same run on this machine, against baselines starte
 a bare nameko echo RPC and a bare nameko event hop (EventDispatcher → event_handler).
 
 1. The suite (every installed service) on SQLite as `make up` starts it, in a private vhost.
-2. Each business RPC's p50/p99 and its ratio to echo's.
+2. Each business RPC's p50/p99 and its ratio to echo's (security's: bench/security_calls.py).
 3. The event hop review.passed: review's commit → approval's commit, from the commit probe
    (bench/probe: the moment each COMMIT returned, written by the services themselves; no polling).
 4. declare_project per second at 1, 5 and 20 concurrent callers beside echo's rate.
@@ -51,6 +51,8 @@ from common import (  # noqa: E402
 )
 from disburse import contracted_project  # noqa: E402
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService  # noqa: E402
+from security_calls import METHODS as SECURITY_METHODS  # noqa: E402
+from security_calls import planned_project, security_calls  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from nxshared.db import make_engine  # noqa: E402
@@ -218,6 +220,15 @@ def disbursements(rpc, cfg, timings):
     finance = rpc.get("finance").finance
     for _ in range(cfg["n"]):
         timings("disburse", lambda: finance.disburse(project_id=pid, amount="1.00", purpose="基准测试"))
+
+
+def security_latencies(rpc, cfg, timings):
+    """security's RPC methods on a planned project, each beside the echo: a re-grade and its filing,
+    an inspection, an incident reported and resolved, the posture and the overdue list."""
+    calls = security_calls(rpc.get, planned_project(rpc.get))
+    for _ in range(cfg["n"]):
+        for name, call in calls:
+            timings(name, call)
 
 
 def event_hops(suite, rpc, reviews, m, timings):
@@ -513,6 +524,8 @@ def run(cfg):
                     reviews = latencies(suite, rpc, cfg, timings)
                     report["event_hop"] = event_hops(suite, rpc, reviews, cfg["hops"], timings)
                     disbursements(rpc, cfg, timings)
+                    if "security" in services:
+                        security_latencies(rpc, cfg, timings)
                     report["latency"] = timings.summaries()
                     report["throughput"] = throughput(rpc, cfg)
                     report["sustained"] = sustained(suite, rpc, cfg)
@@ -584,6 +597,9 @@ def table(report):
     rows.append(lat_row("conclude_review", lat["conclude_review"], echo))
     if "disburse" in lat:
         rows.append(lat_row("disburse", lat["disburse"], echo, "(issue 11)"))
+    for name in SECURITY_METHODS:
+        if name in lat:
+            rows.append(lat_row(name, lat[name], echo, "p50 ≤ 2× (issue 19)"))
     bare, ours = hop["bare_hop"], hop["hop"]
     rows += [
         f"| bare nameko event hop p50 / p99 (dispatch → handler) | {ms(bare['p50_ms'])} / {ms(bare['p99_ms'])} | baseline (n={bare['n']}) | |",

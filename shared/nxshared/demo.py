@@ -1,5 +1,6 @@
 """``nx demo``: one sample project driven through the contract, as far as the running services go:
-from its declaration to its first disbursement.
+from its declaration to its first disbursement, and its system graded and filed under MLPS by the
+data center (Art 24; the sample project is hosted on the Big Data Center).
 
 It uses a supplementary project (Art 9), which can be declared any day of the year, so the demo
 does not depend on the December declaration window.
@@ -146,10 +147,13 @@ def _drive(rpc, say):
     granted = rpc("drc", "approval", "grant_approval", project_id=pid, opinion="同意立项")
     say(f"DRC granted approval {granted['approval_no']}")
     _fund(rpc, say, pid)
+    _secure(rpc, say, pid)
     timeline = until(
         lambda: rpc("smart_office", "planning", "get_timeline", project_id=pid),
-        lambda t: t["stage"] == "contracted" and "funds.disbursed" in [e["event_type"] for e in t["events"]],
-        "the timeline to show the contract and the first disbursement",
+        lambda t: (
+            t["stage"] == "contracted" and {"funds.disbursed", "mlps.filed"} <= {e["event_type"] for e in t["events"]}
+        ),
+        "the timeline to show the contract, the first disbursement and the MLPS filing",
     )
     say(f"timeline of {pid}: stage {timeline['stage']}")
     for entry in timeline["events"]:
@@ -181,3 +185,29 @@ def _fund(rpc, say, pid):
     say(f"contract {signed['contract_no']} registered, O&M until {signed['om_ends_on']}")
     paid = rpc("finance", "finance", "disburse", project_id=pid, amount="705000.00", purpose="合同首付款（30%）")
     say(f"first disbursement: {paid['amount']} 元 of {paid['approved_budget']} 元")
+
+
+def _secure(rpc, say, pid):
+    """Security: the data center grades the hosted system and files the grade (Art 24)."""
+    graded = until(
+        lambda: rpc(
+            "data_center",
+            "security",
+            "grade_system",
+            project_id=pid,
+            level=2,
+            basis="定级报告：业务信息安全保护等级二级，系统服务安全保护等级二级（演示）",
+        ),
+        lambda r: True,
+        "security to learn the project is planned",
+    )
+    say(f"data center graded the system: MLPS level {graded['level']}")
+    filed = rpc(
+        "data_center",
+        "security",
+        "file_grading",
+        project_id=pid,
+        filing_no=f"43010099999-{pid[-6:]}",
+        evaluation_agency="某网络安全等级保护测评中心（演示）",
+    )
+    say(f"MLPS grade filed: {filed['filing_no']} ({filed['evaluation_agency']})")

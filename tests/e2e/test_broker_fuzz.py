@@ -35,7 +35,7 @@ from nxshared.topology import installed_subscriptions
 
 from .conftest import wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 RPC_MESSAGES = int(os.environ.get("NX_FUZZ_RPC_MESSAGES", "2000"))
 EVENT_MESSAGES = int(os.environ.get("NX_FUZZ_EVENT_MESSAGES", "800"))
