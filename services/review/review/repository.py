@@ -8,9 +8,12 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from review.domain import Expert, PlannedProject, Review, ReviewStatus
+from nxshared.tables import insert_if_absent
+from review.domain import Delivery, Expert, PlannedProject, Review, ReviewStatus
+from review.models import deliveries
 
 OPEN = ReviewStatus.UNDER_REVIEW.value
+NEW_DELIVERY = insert_if_absent(deliveries, "project_id")  # knowing nothing yet: the columns' defaults
 
 
 class SqlRepository:
@@ -45,6 +48,22 @@ class SqlRepository:
 
     def add_expert(self, expert: Expert) -> None:
         self.session.add(expert)
+
+    # --- delivery and acceptance (Art 18–21, 24) -----------------------------------------------
+
+    def delivery(self, project_id: str) -> Delivery | None:
+        return self.session.get(Delivery, project_id)
+
+    def locked_delivery(self, project_id: str) -> Delivery | None:
+        return self.session.get(Delivery, project_id, with_for_update=True)
+
+    def delivery_to_learn(self, project_id: str) -> Delivery:
+        """The project's delivery, created (knowing nothing yet) if absent, locked: an event about a
+        project review has not heard of yet starts its record."""
+        self.session.connection().execute(NEW_DELIVERY, {"project_id": project_id})
+        delivery = self.session.get(Delivery, project_id, with_for_update=True)
+        assert delivery is not None
+        return delivery
 
     # --- business gauges ------------------------------------------------------------------------
 

@@ -115,6 +115,7 @@ class PlannedProject:
     custom_software: bool
     changed_estimate: Decimal | None = None
     estimate_change_id: str | None = None
+    hosted_on_big_data_center: bool = False  # Art 24: its MLPS grade is filed before acceptance
 
     @property
     def estimate(self) -> Decimal:
