@@ -1,6 +1,6 @@
 """An in-memory stand-in for ``review.repository.SqlRepository``, for the use-case tests."""
 
-from review.domain import Expert, PlannedProject, Review
+from review.domain import Delivery, Expert, PlannedProject, Review
 
 
 class FakeRepository:
@@ -8,6 +8,7 @@ class FakeRepository:
         self.projects: dict[str, PlannedProject] = {}
         self.reviews: dict[str, Review] = {}
         self.experts: dict[str, Expert] = {}
+        self.deliveries: dict[str, Delivery] = {}
 
     def planned_project(self, project_id: str) -> PlannedProject | None:
         return self.projects.get(project_id)
@@ -34,3 +35,11 @@ class FakeRepository:
 
     def add_expert(self, expert: Expert) -> None:
         self.experts[expert.expert_id] = expert
+
+    def delivery(self, project_id: str) -> Delivery | None:
+        return self.deliveries.get(project_id)
+
+    locked_delivery = delivery
+
+    def delivery_to_learn(self, project_id: str) -> Delivery:
+        return self.deliveries.setdefault(project_id, Delivery(project_id=project_id))
