@@ -12,14 +12,17 @@ readiness lists what the unit still lacks. Each shape's time from declaration to
 ``accepted`` stage on planning's timeline) is printed."""
 
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from nameko.exceptions import RemoteError
 
 from nxshared.demo import sample_project
 
-from .conftest import wait_for
+from .conftest import ROOT, wait_for
 from .flows import stage_becomes, timeline_types
 from .test_finance_e2e import review_budget
 
@@ -292,3 +295,13 @@ def test_a_filing_to_acceptance(suite):
     supervise_and_test(suite, pid, ["product"])
     accept(suite, pid)
     report_time("120,000.00 filing (supervision and a product report)", started)
+
+
+def test_nx_demo_drives_its_project_to_accepted(suite):
+    suite.up(*ALL)
+    nx = Path(sys.executable).with_name("nx")
+    done = subprocess.run([str(nx), "demo"], env=suite.env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "pre-check requested and passed by the data center" in done.stdout
+    assert f"accepted on {TODAY}: the system may go into operation" in done.stdout
+    assert "stage accepted" in done.stdout.split("timeline of", 1)[1]
