@@ -1,6 +1,6 @@
 """Review's tables, mapped onto the domain's dataclasses."""
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, MetaData, String, Table, Text, false
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, MetaData, String, Table, Text, false
 from sqlalchemy.orm import registry, relationship
 
 from nxshared.tables import Money, UtcDateTime, inbox_table, outbox_table
@@ -80,6 +80,9 @@ deliveries = Table(
     Column("contract_no", String(CODE_MAX)),
     Column("mlps_status", String(16)),
     Column("mlps_as_of", UtcDateTime),
+    Column("report_results", JSON, nullable=False, default={}),  # Art 20: kind → its latest report passed
+    Column("unauthorized_changes", JSON, nullable=False, default={}),  # Art 18: report id → resolved
+    Column("precheck_id", String(32)),  # the latest pre-check (Art 21)
 )
 
 supervisors = Table(
@@ -133,14 +136,6 @@ acceptances = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
 )
 
-unauthorized_changes = Table(
-    "unauthorized_changes",
-    metadata,
-    Column("report_id", String(CODE_MAX), primary_key=True),
-    Column("project_id", String(CODE_MAX), ForeignKey("deliveries.project_id"), nullable=False, index=True),
-    Column("resolved", Boolean, nullable=False),
-)
-
 mapper_registry.map_imperatively(domain.PlannedProject, planned_projects)
 mapper_registry.map_imperatively(domain.Expert, experts)
 mapper_registry.map_imperatively(domain.PanelSeat, panel_seats)
@@ -157,24 +152,10 @@ mapper_registry.map_imperatively(domain.Supervisor, supervisors)
 mapper_registry.map_imperatively(domain.TestReport, test_reports)
 mapper_registry.map_imperatively(domain.Precheck, prechecks)
 mapper_registry.map_imperatively(domain.Acceptance, acceptances)
-mapper_registry.map_imperatively(domain.UnauthorizedChange, unauthorized_changes)
-_CHILD = {"cascade": "all, delete-orphan", "lazy": "selectin"}
 mapper_registry.map_imperatively(
     domain.Delivery,
     deliveries,
-    properties={
-        "supervisor": relationship(domain.Supervisor, uselist=False, **_CHILD),
-        "test_reports": relationship(
-            domain.TestReport, order_by=(test_reports.c.submitted_at, test_reports.c.report_id), **_CHILD
-        ),
-        "prechecks": relationship(
-            domain.Precheck, order_by=(prechecks.c.requested_at, prechecks.c.precheck_id), **_CHILD
-        ),
-        "acceptances": relationship(
-            domain.Acceptance, order_by=(acceptances.c.recorded_at, acceptances.c.acceptance_id), **_CHILD
-        ),
-        "unauthorized_changes": relationship(
-            domain.UnauthorizedChange, order_by=unauthorized_changes.c.report_id, **_CHILD
-        ),
-    },
+    # one statement reads a delivery with its supervisor; the reports, pre-checks and acceptances
+    # are kept beside it and read only where a decision needs one (the latest pre-check)
+    properties={"supervisor": relationship(domain.Supervisor, uselist=False, lazy="joined", cascade="all")},
 )

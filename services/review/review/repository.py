@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nxshared.tables import insert_if_absent
-from review.domain import Delivery, Expert, PlannedProject, Review, ReviewStatus
-from review.models import deliveries
+from review.domain import Acceptance, Delivery, Expert, PlannedProject, Precheck, Review, ReviewStatus, TestReport
+from review.models import deliveries, reviews
 
 OPEN = ReviewStatus.UNDER_REVIEW.value
 NEW_DELIVERY = insert_if_absent(deliveries, "project_id")  # knowing nothing yet: the columns' defaults
@@ -64,6 +64,23 @@ class SqlRepository:
         delivery = self.session.get(Delivery, project_id, with_for_update=True)
         assert delivery is not None
         return delivery
+
+    def review_outcomes(self, project_id: str) -> list[tuple[str, str]]:
+        """The ``(route, status)`` of each of the project's reviews: what makes it major (Art 20)."""
+        query = select(reviews.c.route, reviews.c.status).where(reviews.c.project_id == project_id)
+        return [(route, status) for route, status in self.session.execute(query)]
+
+    def add_test_report(self, report: TestReport) -> None:
+        self.session.add(report)
+
+    def precheck(self, precheck_id: str | None) -> Precheck | None:
+        return None if precheck_id is None else self.session.get(Precheck, precheck_id)
+
+    def add_precheck(self, precheck: Precheck) -> None:
+        self.session.add(precheck)
+
+    def add_acceptance(self, acceptance: Acceptance) -> None:
+        self.session.add(acceptance)
 
     # --- business gauges ------------------------------------------------------------------------
 

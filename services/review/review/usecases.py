@@ -45,6 +45,12 @@ class ReviewRepository(Protocol):
     def delivery_to_learn(self, project_id: str) -> Delivery:
         """The project's delivery, created (knowing nothing) if unknown, locked until the unit of work ends."""
 
+    def review_outcomes(self, project_id: str) -> list[tuple[str, str]]: ...
+    def add_test_report(self, report: TestReport) -> None: ...
+    def precheck(self, precheck_id: str | None) -> Precheck | None: ...
+    def add_precheck(self, precheck: Precheck) -> None: ...
+    def add_acceptance(self, acceptance: Acceptance) -> None: ...
+
 
 Uow: TypeAlias = UnitOfWork[ReviewRepository]
 
@@ -180,6 +186,7 @@ def submit_test_report(
     submitted, events = domain.submit_test_report(
         project, uow.repo.locked_delivery(project_id), report, caller, rules, now
     )
+    uow.repo.add_test_report(submitted)
     uow.emit(*events)
     return submitted
 
@@ -189,8 +196,9 @@ def request_acceptance_precheck(
 ) -> Precheck:
     project = uow.repo.planned_project(project_id)
     delivery = uow.repo.locked_delivery(project_id)
-    reviews = uow.repo.reviews_of(project_id)
-    precheck, events = domain.request_precheck(project, delivery, reviews, caller, rules, now)
+    outcomes = uow.repo.review_outcomes(project_id)
+    precheck, events = domain.request_precheck(project, delivery, outcomes, caller, rules, now)
+    uow.repo.add_precheck(precheck)
     uow.emit(*events)
     return precheck
 
@@ -200,8 +208,11 @@ def conclude_acceptance_precheck(
 ) -> Precheck:
     project = uow.repo.planned_project(project_id)
     delivery = uow.repo.locked_delivery(project_id)
-    reviews = uow.repo.reviews_of(project_id)
-    precheck, events = domain.conclude_precheck(project, delivery, reviews, verdict, opinion, caller, rules, now)
+    latest = uow.repo.precheck(delivery.precheck_id if delivery else None)
+    outcomes = uow.repo.review_outcomes(project_id)
+    precheck, events = domain.conclude_precheck(
+        project, delivery, latest, outcomes, verdict, opinion, caller, rules, now
+    )
     uow.emit(*events)
     return precheck
 
@@ -217,8 +228,12 @@ def record_acceptance(
 ) -> Acceptance:
     project = uow.repo.planned_project(project_id)
     delivery = uow.repo.locked_delivery(project_id)
-    reviews = uow.repo.reviews_of(project_id)
-    recorded, events = domain.record_acceptance(project, delivery, reviews, acceptance, caller, rules, today, now)
+    latest = uow.repo.precheck(delivery.precheck_id if delivery else None)
+    outcomes = uow.repo.review_outcomes(project_id)
+    recorded, events = domain.record_acceptance(
+        project, delivery, latest, outcomes, acceptance, caller, rules, today, now
+    )
+    uow.repo.add_acceptance(recorded)
     uow.emit(*events)
     return recorded
 
@@ -243,7 +258,7 @@ def list_reviews(repo: ReviewRepository, caller: Caller, rules: ReviewRules, pro
 def get_acceptance_readiness(repo: ReviewRepository, caller: Caller, rules: ReviewRules, project_id: str) -> Readiness:
     """What the project still lacks for its acceptance (Art 18–21, 24), as the pre-check would say it."""
     project = repo.planned_project(project_id)
-    return domain.readiness(project, repo.delivery(project_id), repo.reviews_of(project_id), caller, rules)
+    return domain.readiness(project, repo.delivery(project_id), repo.review_outcomes(project_id), caller, rules)
 
 
 def _open_review(uow: Uow, caller: Caller, rules: ReviewRules, review_id: str) -> tuple[Review, PlannedProject]:

@@ -21,6 +21,7 @@ TODAY = NOW.date()
 EDU = Caller(sub="li", org="unit:edu")
 CENTER = Caller(sub="wang", org="data_center")
 SUPERVISOR = {"company": "某监理公司", "qualification_no": "JL-1", "lead_name": "赵六", "lead_certificate_no": "ZS-1"}
+ACCEPTED = {"date": TODAY, "passed": True, "minutes": "验收组一致同意通过验收"}
 ALL_CODES = [
     "approval",
     "contract",
@@ -49,18 +50,8 @@ def project(**overrides):
     return domain.PlannedProject(**fields_)
 
 
-def passed_review(route="expert_panel", status="passed"):
-    return domain.Review(
-        review_id="rev-1",
-        project_id="prj-1",
-        route=route,
-        status=status,
-        budget=Decimal("2500000.00"),
-        title="建设方案",
-        document_ref="doc-1",
-        submitted_by="li@unit:edu",
-        submitted_at=NOW,
-    )
+PANEL = [("expert_panel", "passed")]  # the (route, status) of a project's reviews: passed by a panel
+PRECHECKS = {}  # every pre-check asked for in these tests, by id (the repository's part)
 
 
 def report(kind, passed=True, n=0):
@@ -87,7 +78,26 @@ def contracted(**overrides):
 
 def complete(kinds=("third_party_software", "source_code", "database", "network_security")):
     """A delivery meeting every condition of a hosted major custom-software project."""
-    return contracted(supervisor=supervisor(), test_reports=[report(k) for k in kinds], mlps_status="filed")
+    return contracted(supervisor=supervisor(), report_results=dict.fromkeys(kinds, True), mlps_status="filed")
+
+
+def request(delivery, outcomes=PANEL, caller=EDU):
+    precheck, events = domain.request_precheck(project(), delivery, outcomes, caller, RULES, NOW)
+    PRECHECKS[precheck.precheck_id] = precheck
+    return precheck, events
+
+
+def latest(delivery):
+    return PRECHECKS.get(delivery.precheck_id)
+
+
+def conclude(delivery, verdict="passed", opinion="符合"):
+    return domain.conclude_precheck(project(), delivery, latest(delivery), PANEL, verdict, opinion, CENTER, RULES, NOW)
+
+
+def accept(delivery, acceptance=None, today=TODAY):
+    acceptance = acceptance or ACCEPTED
+    return domain.record_acceptance(project(), delivery, latest(delivery), PANEL, acceptance, EDU, RULES, today, NOW)
 
 
 def codes(unmet):
@@ -110,7 +120,7 @@ def test_every_condition_met_lists_nothing():
 
 
 def test_each_message_is_chinese_and_cites_its_article():
-    unmet = domain.unmet_conditions(project(), Delivery(project_id="prj-1", unauthorized_changes=[]), major=True)
+    unmet = domain.unmet_conditions(project(), Delivery(project_id="prj-1"), major=True)
     articles = {u.code: u.message for u in unmet}
     assert "第十三条" in articles["approval"] and "第十九条" in articles["supervisor"]
     assert "第二十条" in articles["source_code"] and "第二十四条" in articles["mlps_filing"]
@@ -137,32 +147,34 @@ def test_a_major_project_also_needs_source_code_database_and_network_security_re
 
 
 @pytest.mark.parametrize(
-    ("reviews", "major"),
+    ("outcomes", "major"),
     [
-        ([passed_review()], True),
-        ([passed_review(route="center_opinion")], False),
-        ([passed_review(status="failed")], False),
-        ([passed_review(route="filing", status="filed")], False),
+        (PANEL, True),
+        ([("expert_panel", "failed"), ("expert_panel", "passed")], True),
+        ([("center_opinion", "passed")], False),
+        ([("expert_panel", "failed")], False),
+        ([("expert_panel", "under_review")], False),
+        ([("filing", "filed")], False),
         ([], False),
     ],
 )
-def test_a_major_project_is_one_whose_review_passed_by_an_expert_panel(reviews, major):  # Art 20 Decision
-    assert domain.is_major(reviews) is major
+def test_a_major_project_is_one_whose_review_passed_by_an_expert_panel(outcomes, major):  # Art 20 Decision
+    assert domain.is_major(outcomes) is major
 
 
 def test_a_failed_report_counts_as_missing_until_a_passing_one_of_its_kind_arrives():  # Art 20
     failed = complete(kinds=())
-    failed.test_reports = [report("third_party_software", passed=False)]
+    domain.keep_result(failed, report("third_party_software", passed=False))
     assert codes(domain.unmet_conditions(project(), failed, major=False)) == ["third_party_software"]
-    failed.test_reports.append(report("product", passed=True, n=1))
+    domain.keep_result(failed, report("product", passed=True, n=1))
     assert codes(domain.unmet_conditions(project(), failed, major=False)) == ["third_party_software"]
-    failed.test_reports.append(report("third_party_software", passed=True, n=2))
+    domain.keep_result(failed, report("third_party_software", passed=True, n=2))
     assert domain.unmet_conditions(project(), failed, major=False) == []
 
 
 def test_a_later_failed_retest_makes_the_kind_missing_again():  # Art 20 Decision
     retested = complete(kinds=("third_party_software",))
-    retested.test_reports.append(report("third_party_software", passed=False, n=1))
+    domain.keep_result(retested, report("third_party_software", passed=False, n=1))
     assert codes(domain.unmet_conditions(project(), retested, major=False)) == ["third_party_software"]
 
 
@@ -239,7 +251,7 @@ def test_a_test_report_is_kept_passed_or_not():  # Art 20
     delivery = contracted()
     given = {"kind": "database", "agency": "某检测中心", "report_no": "R-1", "passed": False}
     submitted, [evt] = domain.submit_test_report(project(), delivery, given, EDU, RULES, NOW)
-    assert delivery.test_reports == [submitted] and evt.data() == {"report_id": submitted.report_id, **given}
+    assert delivery.report_results == {"database": False} and evt.data() == {"report_id": submitted.report_id, **given}
 
 
 def test_nothing_is_recorded_once_accepted():  # Art 21
@@ -250,23 +262,23 @@ def test_nothing_is_recorded_once_accepted():  # Art 21
 # --- the pre-check and acceptance (Art 21) ---------------------------------------------------------------
 
 
-def precheck_requested(delivery=None, reviews=None):
+def precheck_requested(delivery=None):
     delivery = delivery or complete()
-    domain.request_precheck(project(), delivery, reviews or [passed_review()], EDU, RULES, NOW)
+    request(delivery)
     return delivery
 
 
 def prechecked(delivery=None):
     delivery = precheck_requested(delivery)
-    domain.conclude_precheck(project(), delivery, [passed_review()], "passed", "符合评审方案", CENTER, RULES, NOW)
+    conclude(delivery, "passed", "符合评审方案")
     return delivery
 
 
 def test_a_precheck_request_with_unmet_conditions_is_refused_and_changes_nothing():  # Art 21
     delivery = contracted()
-    before = dataclasses.replace(delivery, prechecks=list(delivery.prechecks))
+    before = dataclasses.replace(delivery)
     with pytest.raises(RuleViolation) as err:
-        domain.request_precheck(project(), delivery, [passed_review()], EDU, RULES, NOW)
+        request(delivery)
     assert err.value.code == "ACCEPTANCE_CONDITIONS_UNMET"
     for code in ("supervisor", "third_party_software", "source_code", "database", "network_security", "mlps_filing"):
         assert f"[{code}]" in err.value.message
@@ -275,14 +287,12 @@ def test_a_precheck_request_with_unmet_conditions_is_refused_and_changes_nothing
 
 def test_a_precheck_is_requested_by_the_owner_and_concluded_by_the_data_center():  # Art 21
     delivery = complete()
-    precheck, [requested] = domain.request_precheck(project(), delivery, [passed_review()], EDU, RULES, NOW)
+    precheck, [requested] = request(delivery)
     assert delivery.stage == "precheck_requested"
     assert requested == PrecheckRequested(project_id="prj-1", actor="li@unit:edu", precheck_id=precheck.precheck_id)
     with pytest.raises(Forbidden):
-        domain.request_precheck(project(), complete(), [], CENTER, RULES, NOW)
-    concluded, [evt] = domain.conclude_precheck(
-        project(), delivery, [passed_review()], "passed", "符合", CENTER, RULES, NOW
-    )
+        request(complete(), [], CENTER)
+    concluded, [evt] = conclude(delivery)
     assert concluded is precheck and (precheck.verdict, precheck.concluded_by) == ("passed", "wang@data_center")
     assert evt == Prechecked(
         project_id="prj-1", actor="wang@data_center", precheck_id=precheck.precheck_id, verdict="passed", passed=True,
@@ -295,84 +305,81 @@ def test_the_conditions_are_checked_again_when_the_precheck_is_concluded_passed(
     delivery = precheck_requested()
     domain.learn_mlps(delivery, event("mlps.graded", {}, occurred_at=NOW + dt.timedelta(hours=1)))
     with pytest.raises(RuleViolation, match=r"ACCEPTANCE_CONDITIONS_UNMET.*\[mlps_filing\]"):
-        domain.conclude_precheck(project(), delivery, [passed_review()], "passed", "符合", CENTER, RULES, NOW)
+        conclude(delivery)
     assert delivery.stage == "precheck_requested"
-    domain.conclude_precheck(project(), delivery, [passed_review()], "failed", "等保未备案", CENTER, RULES, NOW)
+    conclude(delivery, "failed", "等保未备案")
     assert delivery.stage == "precheck_failed"
 
 
 def test_a_failed_precheck_may_be_requested_again():  # Art 21
     delivery = precheck_requested()
-    domain.conclude_precheck(project(), delivery, [passed_review()], "failed", "不符", CENTER, RULES, NOW)
-    domain.request_precheck(project(), delivery, [passed_review()], EDU, RULES, NOW)
-    assert delivery.stage == "precheck_requested" and len(delivery.prechecks) == 2
+    first = delivery.precheck_id
+    conclude(delivery, "failed", "不符")
+    request(delivery)
+    assert delivery.stage == "precheck_requested" and delivery.precheck_id != first
+    assert latest(delivery).verdict is None and PRECHECKS[first].verdict == "failed"
 
 
 @pytest.mark.parametrize("stage", ["building", "precheck_failed", "prechecked", "accepted"])
 def test_only_a_requested_precheck_is_concluded(stage):
     with pytest.raises(Conflict):
         domain.conclude_precheck(
-            project(), dataclasses.replace(complete(), stage=stage), [], "failed", "不符", CENTER, RULES, NOW
+            project(), dataclasses.replace(complete(), stage=stage), None, [], "failed", "不符", CENTER, RULES, NOW
         )
 
 
 def test_a_second_request_while_one_is_open_or_passed_is_a_conflict():
     with pytest.raises(Conflict, match="PRECHECK_NOT_ALLOWED"):
-        domain.request_precheck(project(), precheck_requested(), [passed_review()], EDU, RULES, NOW)
+        request(precheck_requested())
     with pytest.raises(Conflict, match="PRECHECK_NOT_ALLOWED"):
-        domain.request_precheck(project(), prechecked(), [passed_review()], EDU, RULES, NOW)
-
-
-ACCEPTED = {"date": TODAY, "passed": True, "minutes": "验收组一致同意通过验收"}
+        request(prechecked())
 
 
 def precheck_failed():
     delivery = precheck_requested()
-    domain.conclude_precheck(project(), delivery, [passed_review()], "failed", "不符", CENTER, RULES, NOW)
+    conclude(delivery, "failed", "不符")
     return delivery
 
 
 @pytest.mark.parametrize("delivery", [complete, precheck_requested, precheck_failed])
 def test_acceptance_needs_a_passed_precheck(delivery):  # Art 21
     with pytest.raises(RuleViolation, match="PRECHECK_NOT_PASSED"):
-        domain.record_acceptance(project(), delivery(), [passed_review()], ACCEPTED, EDU, RULES, TODAY, NOW)
+        accept(delivery())
 
 
 def test_acceptance_after_a_passed_precheck():  # Art 21
     delivery = prechecked()
-    recorded, [evt] = domain.record_acceptance(project(), delivery, [passed_review()], ACCEPTED, EDU, RULES, TODAY, NOW)
-    assert delivery.stage == "accepted" and recorded.precheck_id == delivery.prechecks[-1].precheck_id
+    recorded, [evt] = accept(delivery)
+    assert delivery.stage == "accepted" and recorded.precheck_id == delivery.precheck_id
     assert evt == AcceptancePassed(
         project_id="prj-1", actor="li@unit:edu", acceptance_id=recorded.acceptance_id,
         precheck_id=recorded.precheck_id, date=TODAY, minutes=ACCEPTED["minutes"],
     )  # fmt: skip
     assert evt.data()["date"] == TODAY.isoformat()
     with pytest.raises(Conflict, match="ALREADY_ACCEPTED"):
-        domain.record_acceptance(project(), delivery, [passed_review()], ACCEPTED, EDU, RULES, TODAY, NOW)
+        accept(delivery)
 
 
 def test_a_failed_acceptance_may_be_recorded_again_later():  # Art 21
     delivery = prechecked()
-    _, [failed] = domain.record_acceptance(
-        project(), delivery, [passed_review()], {**ACCEPTED, "passed": False}, EDU, RULES, TODAY, NOW
-    )
+    first, [failed] = accept(delivery, {**ACCEPTED, "passed": False})
     assert isinstance(failed, AcceptanceFailed) and delivery.stage == "acceptance_failed"
-    domain.record_acceptance(project(), delivery, [passed_review()], ACCEPTED, EDU, RULES, TODAY, NOW)
-    assert delivery.stage == "accepted" and [a.passed for a in delivery.acceptances] == [False, True]
+    second, _ = accept(delivery)
+    assert delivery.stage == "accepted" and (first.passed, second.passed) == (False, True)
 
 
 def test_an_unauthorized_change_reported_after_the_precheck_holds_the_acceptance_back():  # Art 18
     delivery = prechecked()
     domain.learn_unauthorized_reported(delivery, event("change.unauthorized_reported", {"report_id": "uc-9"}))
     with pytest.raises(RuleViolation, match=r"ACCEPTANCE_CONDITIONS_UNMET.*\[unauthorized_change\]"):
-        domain.record_acceptance(project(), delivery, [passed_review()], ACCEPTED, EDU, RULES, TODAY, NOW)
-    assert delivery.stage == "prechecked" and delivery.acceptances == []
+        accept(delivery)
+    assert delivery.stage == "prechecked"
 
 
 def test_an_acceptance_date_still_to_come_is_refused_naming_the_field():
     tomorrow = {**ACCEPTED, "date": TODAY + dt.timedelta(days=1)}
     with pytest.raises(ValidationError, match="acceptance.date"):
-        domain.record_acceptance(project(), prechecked(), [passed_review()], tomorrow, EDU, RULES, TODAY, NOW)
+        accept(prechecked(), tomorrow)
 
 
 def test_every_stage_and_action_of_the_table_is_known():
@@ -382,9 +389,9 @@ def test_every_stage_and_action_of_the_table_is_known():
 
 
 def test_readiness_is_the_list_the_precheck_refuses_with():
-    readiness = domain.readiness(project(), contracted(), [passed_review()], Caller("x", "drc"), RULES)
+    readiness = domain.readiness(project(), contracted(), PANEL, Caller("x", "drc"), RULES)
     assert not readiness.ready
     assert codes(readiness.unmet) == ALL_CODES[2:]
     with pytest.raises(NotFound):
         domain.readiness(project(), contracted(), [], Caller("x", "unit:health"), RULES)
-    assert domain.readiness(project(), complete(), [passed_review()], EDU, RULES).ready
+    assert domain.readiness(project(), complete(), PANEL, EDU, RULES).ready

@@ -50,7 +50,8 @@ def contracted(uow, hosted=False, custom_software=False, project_id="prj-1"):
 
 
 def snapshot(uow):
-    return copy.deepcopy((uow.repo.deliveries, uow.emitted))
+    repo = uow.repo
+    return copy.deepcopy((repo.deliveries, repo.test_reports, repo.prechecks, repo.acceptances, uow.emitted))
 
 
 def refused(uow, error, use_case, *args):
@@ -70,7 +71,7 @@ def test_each_fact_is_applied_once(uow):
     evt = learn(uow, "change.unauthorized_reported", {"report_id": "uc-1"})
     run(uow, usecases.on_delivery_fact, fact("change.unauthorized_resolved", {"report_ids": ["uc-1"]}))
     run(uow, usecases.on_delivery_fact, evt)  # redelivered: already applied, not reopened
-    assert [(r.report_id, r.resolved) for r in uow.repo.deliveries["prj-1"].unauthorized_changes] == [("uc-1", True)]
+    assert uow.repo.deliveries["prj-1"].unauthorized_changes == {"uc-1": True}
     assert uow.emitted == []
 
 
@@ -107,6 +108,8 @@ def test_from_precheck_to_acceptance(uow):
     acceptance = {"date": TODAY, "passed": True, "minutes": "通过"}
     recorded = run(uow, usecases.record_acceptance, EDU, RULES, TODAY, NOW, "prj-1", acceptance)
     assert recorded.passed and uow.repo.deliveries["prj-1"].stage == "accepted"
+    assert list(uow.repo.acceptances) == [recorded.acceptance_id] and len(uow.repo.test_reports) == 1
+    assert uow.repo.prechecks[precheck.precheck_id].verdict == "passed"
     assert uow.types()[-3:] == ["acceptance.precheck_requested", "acceptance.prechecked", "acceptance.passed"]
 
 

@@ -1,6 +1,7 @@
 """delivery and acceptance (Art 18–21, 24): whether a planned project is hosted on the Big Data
-Center; each project's delivery (the facts other bureaus' events told review, its stage), its
-supervisor, test reports, pre-checks, acceptances and the unauthorized changes reported on it
+Center; each project's delivery (the facts other bureaus' events told review: approval, contract,
+MLPS status, the unauthorized changes reported on it; its stage, the latest result of each kind of
+test report, its latest pre-check), its supervisor, test reports, pre-checks and acceptances
 
 Revision ID: 0004
 Revises: 0003
@@ -40,6 +41,9 @@ def upgrade():
         sa.Column("contract_no", CODE),
         sa.Column("mlps_status", sa.String(length=16)),
         sa.Column("mlps_as_of", WHEN),
+        sa.Column("report_results", sa.JSON(), nullable=False),
+        sa.Column("unauthorized_changes", sa.JSON(), nullable=False),
+        sa.Column("precheck_id", sa.String(length=32)),
     )
     op.create_table(
         "supervisors",
@@ -84,16 +88,10 @@ def upgrade():
         sa.Column("recorded_by", ACTOR, nullable=False),
         sa.Column("recorded_at", WHEN, nullable=False),
     )
-    op.create_table(
-        "unauthorized_changes",
-        sa.Column("report_id", CODE, primary_key=True),
-        _delivery_key(),
-        sa.Column("resolved", sa.Boolean(), nullable=False),
-    )
 
 
 def downgrade():
-    for table in ("unauthorized_changes", "acceptances", "prechecks", "test_reports", "supervisors", "deliveries"):
+    for table in ("acceptances", "prechecks", "test_reports", "supervisors", "deliveries"):
         op.drop_table(table)
     with op.batch_alter_table("planned_projects") as batch:
         batch.drop_column("hosted_on_big_data_center")

@@ -21,8 +21,9 @@ refused with, and what a passed acceptance is checked against again: a condition
 after the pre-check (an unauthorized change reported since, a re-graded system) holds it back.
 """
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,7 @@ from review.domain.delivery import (
     TestReport,
     delivery_transition,
 )
-from review.domain.entities import PlannedProject, Review, ReviewRoute, ReviewRules, ReviewStatus, new_id
+from review.domain.entities import PlannedProject, ReviewRoute, ReviewRules, ReviewStatus, new_id
 from review.events import (
     AcceptanceFailed,
     AcceptancePassed,
@@ -80,15 +81,20 @@ class Readiness:
         return not self.unmet
 
 
-def is_major(reviews: Iterable[Review]) -> bool:
-    """Art 20 Decision: a major project is one whose review passed by an expert panel (Art 12)."""
-    return any(r.route == ReviewRoute.EXPERT_PANEL.value and r.status == ReviewStatus.PASSED.value for r in reviews)
+def is_major(outcomes: Iterable[tuple[str, str]]) -> bool:
+    """Art 20 Decision: a major project is one whose review passed by an expert panel (Art 12);
+    ``outcomes`` are the ``(route, status)`` of the project's reviews."""
+    return (ReviewRoute.EXPERT_PANEL.value, ReviewStatus.PASSED.value) in set(outcomes)
 
 
-def passing_kinds(reports: Iterable[TestReport]) -> set[str]:
-    """Art 20 Decision: the kinds whose latest report passed (``reports`` oldest first)."""
-    latest = {report.kind: report.passed for report in reports}
-    return {kind for kind, passed in latest.items() if passed}
+def passing_kinds(report_results: Mapping[str, bool]) -> set[str]:
+    """Art 20 Decision: the kinds whose latest report passed."""
+    return {kind for kind, passed in report_results.items() if passed}
+
+
+def keep_result(delivery: Delivery, report: TestReport) -> None:
+    """Art 20 Decision: the latest report of a kind is the one that counts, passed or not."""
+    delivery.report_results = {**delivery.report_results, report.kind: report.passed}
 
 
 def unmet_conditions(project: PlannedProject, delivery: Delivery, major: bool) -> list[Unmet]:
@@ -109,7 +115,7 @@ def unmet_conditions(project: PlannedProject, delivery: Delivery, major: bool) -
     unmet += _missing_reports(project, delivery, major)
     if project.hosted_on_big_data_center and delivery.mlps_status != MLPS_FILED:
         unmet.append(Unmet("mlps_filing", "依托县大数据中心建设的项目尚未完成等级保护定级备案（第二十四条）"))
-    open_reports = sorted(r.report_id for r in delivery.unauthorized_changes if not r.resolved)
+    open_reports = delivery.open_unauthorized_changes()
     if open_reports:
         unmet.append(
             Unmet(
@@ -125,7 +131,7 @@ def _missing_reports(project: PlannedProject, delivery: Delivery, major: bool) -
     needed = [ReportKind.THIRD_PARTY_SOFTWARE if project.custom_software else ReportKind.PRODUCT]
     if major:
         needed += MAJOR_REPORTS
-    passing = passing_kinds(delivery.test_reports)
+    passing = passing_kinds(delivery.report_results)
     qualifier = "重大项目" if major else "项目"
     return [
         Unmet(kind.value, f"{qualifier}尚缺合格的{REPORT_NAMES[kind]}（第二十条）")
@@ -167,13 +173,17 @@ def _owned(project: PlannedProject | None, caller: Caller, rules: ReviewRules) -
 
 
 def readiness(
-    project: PlannedProject | None, delivery: Delivery | None, reviews: list[Review], caller: Caller, rules: ReviewRules
+    project: PlannedProject | None,
+    delivery: Delivery | None,
+    outcomes: list[tuple[str, str]],
+    caller: Caller,
+    rules: ReviewRules,
 ) -> Readiness:
     """What the project still lacks for its acceptance: the list the pre-check refuses with. Seen by
     whoever may see the project (Art 4, 25)."""
     seen = check_visible(caller, project, rules)
     facts = delivery or Delivery(project_id=seen.project_id)
-    return Readiness(seen.project_id, unmet_conditions(seen, facts, is_major(reviews)))
+    return Readiness(seen.project_id, unmet_conditions(seen, facts, is_major(outcomes)))
 
 
 def register_supervisor(
@@ -190,8 +200,12 @@ def register_supervisor(
     approved = check_approved(delivery, "登记监理")
     delivery_transition(approved, DeliveryAction.REGISTER_SUPERVISOR)
     registered = Supervisor(project_id=planned.project_id, **supervisor, registered_by=caller.actor, registered_at=now)
-    approved.supervisor = registered
-    return registered, [SupervisorRegistered(project_id=planned.project_id, actor=caller.actor, **supervisor)]
+    if approved.supervisor is None:
+        approved.supervisor = registered
+    else:  # the same record, replaced field by field (one supervisor per project)
+        for kept in dataclasses.fields(Supervisor):
+            setattr(approved.supervisor, kept.name, getattr(registered, kept.name))
+    return approved.supervisor, [SupervisorRegistered(project_id=planned.project_id, actor=caller.actor, **supervisor)]
 
 
 def submit_test_report(
@@ -203,14 +217,14 @@ def submit_test_report(
     now: dt.datetime,
 ) -> tuple[TestReport, list[DomainEvent]]:
     """Art 20: the owner submits a test report of one kind, passed or not, once the project is
-    approved."""
+    approved; it is the one of its kind that counts from now on."""
     planned = _owned(project, caller, rules)
     approved = check_approved(delivery, "提交检测报告")
     delivery_transition(approved, DeliveryAction.SUBMIT_TEST_REPORT)
     submitted = TestReport(
         report_id=new_id("tr"), project_id=planned.project_id, **report, submitted_by=caller.actor, submitted_at=now
     )
-    approved.test_reports.append(submitted)
+    keep_result(approved, submitted)
     event = TestReportSubmitted(
         project_id=planned.project_id, actor=caller.actor, report_id=submitted.report_id, **report
     )
@@ -220,7 +234,7 @@ def submit_test_report(
 def request_precheck(
     project: PlannedProject | None,
     delivery: Delivery | None,
-    reviews: list[Review],
+    outcomes: list[tuple[str, str]],
     caller: Caller,
     rules: ReviewRules,
     now: dt.datetime,
@@ -230,11 +244,11 @@ def request_precheck(
     planned = _owned(project, caller, rules)
     facts = delivery or Delivery(project_id=planned.project_id)
     target = delivery_transition(facts, DeliveryAction.REQUEST_PRECHECK)
-    check_conditions_met(unmet_conditions(planned, facts, is_major(reviews)))
+    check_conditions_met(unmet_conditions(planned, facts, is_major(outcomes)))
     precheck = Precheck(
         precheck_id=new_id("pck"), project_id=planned.project_id, requested_by=caller.actor, requested_at=now
     )
-    facts.prechecks.append(precheck)
+    facts.precheck_id = precheck.precheck_id
     facts.stage = target.value
     requested = PrecheckRequested(project_id=planned.project_id, actor=caller.actor, precheck_id=precheck.precheck_id)
     return precheck, [requested]
@@ -243,40 +257,42 @@ def request_precheck(
 def conclude_precheck(
     project: PlannedProject | None,
     delivery: Delivery | None,
-    reviews: list[Review],
+    precheck: Precheck | None,
+    outcomes: list[tuple[str, str]],
     verdict: str,
     opinion: str,
     caller: Caller,
     rules: ReviewRules,
     now: dt.datetime,
 ) -> tuple[Precheck, list[DomainEvent]]:
-    """Art 21: the data center concludes the pre-check it was asked for. A pass is checked against
-    every condition again (one may have become unmet since the request); a failure may always be
-    recorded."""
+    """Art 21: the data center concludes the pre-check it was asked for (``precheck``, the latest).
+    A pass is checked against every condition again (one may have become unmet since the request);
+    a failure may always be recorded."""
     planned = check_visible(caller, check_in_plan(project), rules)
     facts = delivery or Delivery(project_id=planned.project_id)
     passed = verdict == "passed"
-    action = DeliveryAction.PRECHECK_PASSED if passed else DeliveryAction.PRECHECK_FAILED
-    target = delivery_transition(facts, action)
+    target = delivery_transition(facts, DeliveryAction.PRECHECK_PASSED if passed else DeliveryAction.PRECHECK_FAILED)
     if passed:
-        check_conditions_met(unmet_conditions(planned, facts, is_major(reviews)))
-    precheck = facts.prechecks[-1]
-    precheck.verdict, precheck.opinion, precheck.concluded_by, precheck.concluded_at = (
-        verdict,
-        opinion,
-        caller.actor,
-        now,
-    )
+        check_conditions_met(unmet_conditions(planned, facts, is_major(outcomes)))
+    latest = _latest(precheck, facts)
+    latest.verdict, latest.opinion, latest.concluded_by, latest.concluded_at = verdict, opinion, caller.actor, now
     facts.stage = target.value
     event = Prechecked(
         project_id=planned.project_id,
         actor=caller.actor,
-        precheck_id=precheck.precheck_id,
+        precheck_id=latest.precheck_id,
         verdict=verdict,
         passed=passed,
         opinion=opinion,
     )
-    return precheck, [event]
+    return latest, [event]
+
+
+def _latest(precheck: Precheck | None, delivery: Delivery) -> Precheck:
+    """The delivery's latest pre-check: a stage past the request always has one."""
+    if precheck is None or precheck.precheck_id != delivery.precheck_id:
+        raise ValueError(f"pre-check {delivery.precheck_id} of {delivery.project_id} is not the one given")
+    return precheck
 
 
 def check_acceptance_date(day: dt.date, today: dt.date) -> None:
@@ -290,45 +306,45 @@ def check_acceptance_date(day: dt.date, today: dt.date) -> None:
 def record_acceptance(
     project: PlannedProject | None,
     delivery: Delivery | None,
-    reviews: list[Review],
+    precheck: Precheck | None,
+    outcomes: list[tuple[str, str]],
     acceptance: dict[str, Any],
     caller: Caller,
     rules: ReviewRules,
     today: dt.date,
     now: dt.datetime,
 ) -> tuple[Acceptance, list[DomainEvent]]:
-    """Art 21: the owner records its acceptance, only after a passed pre-check (the latest one). A
-    pass lets the system go live, so it is checked against every condition again (Art 18: an
-    unauthorized change reported since the pre-check holds it back); a failure is recorded as it is
-    and may be followed by another acceptance."""
+    """Art 21: the owner records its acceptance, only after a passed pre-check (the latest one,
+    ``precheck``). A pass lets the system go live, so it is checked against every condition again
+    (Art 18: an unauthorized change reported since the pre-check holds it back); a failure is
+    recorded as it is and may be followed by another acceptance."""
     planned = _owned(project, caller, rules)
     facts = delivery or Delivery(project_id=planned.project_id)
     passed = bool(acceptance["passed"])
     target = delivery_transition(
         facts, DeliveryAction.ACCEPTANCE_PASSED if passed else DeliveryAction.ACCEPTANCE_FAILED
     )
-    precheck = facts.prechecks[-1]
+    latest = _latest(precheck, facts)
     check_acceptance_date(acceptance["date"], today)
     if passed:
-        check_conditions_met(unmet_conditions(planned, facts, is_major(reviews)))
+        check_conditions_met(unmet_conditions(planned, facts, is_major(outcomes)))
     recorded = Acceptance(
         acceptance_id=new_id("acc"),
         project_id=planned.project_id,
-        precheck_id=precheck.precheck_id,
+        precheck_id=latest.precheck_id,
         date=acceptance["date"],
         passed=passed,
         minutes=acceptance["minutes"],
         recorded_by=caller.actor,
         recorded_at=now,
     )
-    facts.acceptances.append(recorded)
     facts.stage = target.value
     outcome = AcceptancePassed if passed else AcceptanceFailed
     event = outcome(
         project_id=planned.project_id,
         actor=caller.actor,
         acceptance_id=recorded.acceptance_id,
-        precheck_id=precheck.precheck_id,
+        precheck_id=latest.precheck_id,
         date=recorded.date,
         minutes=recorded.minutes,
     )

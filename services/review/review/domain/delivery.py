@@ -137,18 +137,11 @@ class Acceptance:
 
 
 @dataclass
-class UnauthorizedChange:
-    """Art 18: a change carried out without approval, as planning reported it."""
-
-    report_id: str
-    project_id: str
-    resolved: bool = False
-
-
-@dataclass
 class Delivery:
     """A project from its approval to its acceptance, as review knows it: the facts other bureaus'
-    events told it, and what was recorded here. A row exists from the first such fact."""
+    events told it, and what was recorded here, kept on one row so that a decision reads it at
+    once. A row exists from the first such fact. The reports, pre-checks and acceptances themselves
+    are kept beside it, each once; the row keeps what the conditions need of them."""
 
     project_id: str
     stage: str = DeliveryStage.BUILDING.value
@@ -157,15 +150,13 @@ class Delivery:
     contract_no: str | None = None  # finance's contract.registered (Art 15–17)
     mlps_status: str | None = None  # security's mlps.graded / mlps.filed (Art 24)
     mlps_as_of: dt.datetime | None = None  # when the MLPS event review applied last occurred
+    report_results: dict[str, bool] = field(default_factory=dict)  # Art 20: kind → its latest report passed
+    unauthorized_changes: dict[str, bool] = field(default_factory=dict)  # Art 18: report id → resolved
+    precheck_id: str | None = None  # the latest pre-check (Art 21)
     supervisor: Supervisor | None = None
-    test_reports: list[TestReport] = field(default_factory=list)
-    prechecks: list[Precheck] = field(default_factory=list)
-    acceptances: list[Acceptance] = field(default_factory=list)
-    unauthorized_changes: list[UnauthorizedChange] = field(default_factory=list)
 
-    @property
-    def latest_precheck(self) -> Precheck | None:
-        return self.prechecks[-1] if self.prechecks else None
+    def open_unauthorized_changes(self) -> list[str]:
+        return sorted(report_id for report_id, resolved in self.unauthorized_changes.items() if not resolved)
 
 
 def delivery_transition(delivery: Delivery, action: DeliveryAction) -> DeliveryStage:
@@ -224,19 +215,13 @@ def learn_unauthorized_reported(delivery: Delivery, evt: Event) -> None:
     """Art 18: a change carried out without approval, reported to planning; a resolution that
     overtook its report stays resolved."""
     report_id = evt.data["report_id"]
-    if all(r.report_id != report_id for r in delivery.unauthorized_changes):
-        delivery.unauthorized_changes.append(UnauthorizedChange(report_id, delivery.project_id))
+    if report_id not in delivery.unauthorized_changes:
+        delivery.unauthorized_changes = {**delivery.unauthorized_changes, report_id: False}
 
 
 def learn_unauthorized_resolved(delivery: Delivery, evt: Event) -> None:
-    """Art 18: the smart office resolved these reports."""
-    known = {r.report_id: r for r in delivery.unauthorized_changes}
-    for report_id in evt.data["report_ids"]:
-        report = known.get(report_id)
-        if report is None:
-            report = UnauthorizedChange(report_id, delivery.project_id)
-            delivery.unauthorized_changes.append(report)
-        report.resolved = True
+    """Art 18: the smart office resolved these reports (a report not heard of yet is kept resolved)."""
+    delivery.unauthorized_changes = {**delivery.unauthorized_changes, **dict.fromkeys(evt.data["report_ids"], True)}
 
 
 def _moment(evt: Event) -> dt.datetime:
