@@ -51,9 +51,17 @@ def test_each_event_decodes_as_sent_and_ignores_fields_it_does_not_know(evt):
 
 @pytest.mark.parametrize("evt", SENT, ids=lambda e: e.event_type)
 def test_a_missing_required_field_is_refused(evt):
-    first = next(iter(evt.data()))
+    required = "date" if evt.event_type.startswith("acceptance.") and "date" in evt.data() else next(iter(evt.data()))
     with pytest.raises(ValidationError):
-        REGISTRY.decode(envelope(evt, {k: v for k, v in evt.data().items() if k != first}))
+        REGISTRY.decode(envelope(evt, {k: v for k, v in evt.data().items() if k != required}))
+
+
+@pytest.mark.parametrize("event_type", ["acceptance.passed", "acceptance.failed"])
+def test_an_acceptance_is_read_from_its_date_alone(event_type):
+    """What security's reader sends and needs (CONTRACT §Events: the envelope, the data's date)."""
+    evt = next(e for e in SENT if e.event_type == event_type)
+    data = REGISTRY.decode(envelope(evt, {"date": "2027-02-20", "minutes": "纪要"})).data
+    assert data == {"date": "2027-02-20", "minutes": "纪要", "acceptance_id": None, "precheck_id": None}
 
 
 def test_an_acceptance_carries_its_date_as_iso_text_for_security():
