@@ -64,9 +64,10 @@ def side_by_side(echo, call, n, warmup=10):
     return echoes, calls
 
 
-def contracted_project(rpc):
+def contracted_project(rpc, contract_no="HT-BENCH-1"):
     """A supplementary project (Art 9: no annual plan is approved, so other benches may still
-    declare for the coming year) driven from its declaration to a registered contract; its id."""
+    declare for the coming year) driven from its declaration to a registered contract numbered
+    ``contract_no`` (a number names one contract); its id."""
     project = sample_project(YEAR)
     project.update(estimated_investment=ESTIMATE, annual_investments=[{"year": YEAR, "amount": ESTIMATE}])
     pid = rpc("unit:edu").planning.declare_project(project=project)["project_id"]
@@ -82,7 +83,7 @@ def contracted_project(rpc):
     until(lambda: finance.review_budget(project_id=pid, approved_amount=ESTIMATE, opinion="同意"))
     procurement = {"method": "open_tender", "supplier": "某科技公司", "amount": ESTIMATE, "date": "2027-01-10"}
     rpc("unit:edu").finance.register_procurement(project_id=pid, procurement=procurement)
-    contract = {"contract_no": "HT-BENCH-1", "vendor": "某科技公司", "amount": ESTIMATE, "om_years": 3}
+    contract = {"contract_no": contract_no, "vendor": "某科技公司", "amount": ESTIMATE, "om_years": 3}
     rpc("unit:edu").finance.register_contract(project_id=pid, contract={**contract, "source_code_owner": "unit"})
     return pid
 

@@ -1,6 +1,8 @@
 """``nx demo``: one sample project driven through the contract, as far as the running services go:
-from its declaration to its first disbursement, and its system graded and filed under MLPS by the
-data center (Art 24; the sample project is hosted on the Big Data Center).
+from its declaration to its first disbursement, its system graded and filed under MLPS by the data
+center (Art 24; the sample project is hosted on the Big Data Center), then supervised, tested,
+pre-checked and accepted (Art 19–21; a custom-software project reviewed by an expert panel, so all
+four third-party reports).
 
 It uses a supplementary project (Art 9), which can be declared any day of the year, so the demo
 does not depend on the December declaration window.
@@ -148,12 +150,13 @@ def _drive(rpc, say):
     say(f"DRC granted approval {granted['approval_no']}")
     _fund(rpc, say, pid)
     _secure(rpc, say, pid)
+    _accept(rpc, say, pid)
     timeline = until(
         lambda: rpc("smart_office", "planning", "get_timeline", project_id=pid),
         lambda t: (
-            t["stage"] == "contracted" and {"funds.disbursed", "mlps.filed"} <= {e["event_type"] for e in t["events"]}
+            t["stage"] == "accepted" and {"funds.disbursed", "mlps.filed"} <= {e["event_type"] for e in t["events"]}
         ),
-        "the timeline to show the contract, the first disbursement and the MLPS filing",
+        "the timeline to show the first disbursement, the MLPS filing and the acceptance",
     )
     say(f"timeline of {pid}: stage {timeline['stage']}")
     for entry in timeline["events"]:
@@ -211,3 +214,45 @@ def _secure(rpc, say, pid):
         evaluation_agency="某网络安全等级保护测评中心（演示）",
     )
     say(f"MLPS grade filed: {filed['filing_no']} ({filed['evaluation_agency']})")
+
+
+REPORT_KINDS = ("third_party_software", "source_code", "database", "network_security")
+
+
+def _accept(rpc, say, pid):
+    """Review: the supervisor (Art 19), the test reports (Art 20), the data center's pre-check and
+    the acceptance (Art 21), once review has heard of the contract and the MLPS filing (Art 24)."""
+    supervisor = {
+        "company": "某信息工程监理有限公司（演示）",
+        "qualification_no": "XXJL-DEMO-001",
+        "lead_name": "赵监理",
+        "lead_certificate_no": "JLS-DEMO-001",
+    }
+    until(
+        lambda: rpc("unit:edu", "review", "register_supervisor", project_id=pid, supervisor=supervisor),
+        lambda r: True,
+        "review to hear of the approval",
+    )
+    say(f"supervisor registered: {supervisor['company']}")
+    for n, kind in enumerate(REPORT_KINDS):
+        report = {"kind": kind, "agency": "某软件评测中心（演示）", "report_no": f"CS-DEMO-{n + 1}", "passed": True}
+        rpc("unit:edu", "review", "submit_test_report", project_id=pid, report=report)
+    say(f"test reports submitted: {', '.join(REPORT_KINDS)}")
+    until(
+        lambda: rpc("unit:edu", "review", "get_acceptance_readiness", project_id=pid),
+        lambda r: r["ready"],
+        "review to hear of the contract and the MLPS filing",
+    )
+    rpc("unit:edu", "review", "request_acceptance_precheck", project_id=pid)
+    rpc(
+        "data_center",
+        "review",
+        "conclude_acceptance_precheck",
+        project_id=pid,
+        verdict="passed",
+        opinion="建设内容与评审方案一致（演示）",
+    )
+    say("pre-check requested and passed by the data center")
+    acceptance = {"date": _today().isoformat(), "passed": True, "minutes": "验收组一致同意通过竣工验收（演示）"}
+    accepted = rpc("unit:edu", "review", "record_acceptance", project_id=pid, acceptance=acceptance)
+    say(f"accepted on {accepted['date']}: the system may go into operation")

@@ -349,6 +349,22 @@ def test_stage_follows_the_latest_stage_changing_event():
     assert timeline.stage_of([entry("acceptance.prechecked", passed=True)]) == "prechecked"
 
 
+def test_review_s_pre_check_and_acceptance_take_the_project_to_prechecked_and_accepted():
+    """The stages of Art 21 from the events review emits, with their data as review sends it."""
+    entries = [entry("project.planned"), entry("contract.registered", contract_no="HT-1")]
+    precheck = {"precheck_id": "pck-1", "opinion": "符合"}
+    steps = [
+        (entry("acceptance.precheck_requested", precheck_id="pck-1"), "contracted"),
+        (entry("acceptance.prechecked", **precheck, verdict="failed", passed=False), "contracted"),
+        (entry("acceptance.prechecked", **precheck, verdict="passed", passed=True), "prechecked"),
+        (entry("acceptance.failed", acceptance_id="acc-1", date="2027-06-30", minutes="整改"), "acceptance_failed"),
+        (entry("acceptance.passed", acceptance_id="acc-2", date="2027-07-30", minutes="通过"), "accepted"),
+    ]
+    for step, stage in steps:
+        entries.append(step)
+        assert timeline.stage_of(entries) == stage
+
+
 def test_recompiling_restarts_the_concurrence():
     first, second = declare(), declare()
     plan = compiled(first)

@@ -2,6 +2,7 @@
 newest version (CONTRACT §Events, source ``review``). Their data schemas per version are in
 ``review.event_schemas``."""
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
@@ -73,3 +74,80 @@ CONCLUSION_EVENTS: dict[str, type[ReviewConcluded]] = {
     "failed": ReviewFailed,
     "filed": ReviewFiled,
 }
+
+
+# --- delivery and acceptance (Art 18–21, 24) -------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SupervisorRegistered(DomainEvent):
+    """The project's supervisor (监理): a qualified company and a certified lead (Art 19)."""
+
+    event_type: ClassVar[str] = "supervisor.registered"
+    version: ClassVar[int] = 1
+    company: str
+    qualification_no: str
+    lead_name: str
+    lead_certificate_no: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TestReportSubmitted(DomainEvent):
+    """A test report of one kind (Art 20); a failed one counts as missing."""
+
+    __test__ = False  # a domain event, not a pytest class
+    event_type: ClassVar[str] = "test_report.submitted"
+    version: ClassVar[int] = 1
+    report_id: str
+    kind: str
+    agency: str
+    report_no: str
+    passed: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrecheckRequested(DomainEvent):
+    """The unit reports the finished project to the data center before acceptance (Art 21)."""
+
+    event_type: ClassVar[str] = "acceptance.precheck_requested"
+    version: ClassVar[int] = 1
+    precheck_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Prechecked(DomainEvent):
+    """The data center's pre-check concluded (Art 21): ``passed`` is ``verdict == "passed"``."""
+
+    event_type: ClassVar[str] = "acceptance.prechecked"
+    version: ClassVar[int] = 1
+    precheck_id: str
+    verdict: str
+    passed: bool
+    opinion: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcceptanceRecorded(DomainEvent):
+    """The data every recorded acceptance carries (one schema, ``AcceptanceRecordedV1``); passed and
+    failed are each their own event type."""
+
+    acceptance_id: str
+    precheck_id: str
+    date: dt.date
+    minutes: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcceptancePassed(AcceptanceRecorded):
+    """Accepted: the system may go into operation (Art 21)."""
+
+    event_type: ClassVar[str] = "acceptance.passed"
+    version: ClassVar[int] = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcceptanceFailed(AcceptanceRecorded):
+    """Not accepted; the unit may record its acceptance again later (Art 21)."""
+
+    event_type: ClassVar[str] = "acceptance.failed"
+    version: ClassVar[int] = 1

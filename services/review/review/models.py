@@ -1,10 +1,10 @@
 """Review's tables, mapped onto the domain's dataclasses."""
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, MetaData, String, Table, Text, false
 from sqlalchemy.orm import registry, relationship
 
 from nxshared.tables import Money, UtcDateTime, inbox_table, outbox_table
-from nxshared.validation import NAME_MAX
+from nxshared.validation import CODE_MAX, NAME_MAX
 from review import domain
 
 metadata = MetaData()
@@ -27,6 +27,8 @@ planned_projects = Table(
     Column("custom_software", Boolean, nullable=False),
     Column("changed_estimate", Money),  # Art 18: the estimate as the latest approved change set it
     Column("estimate_change_id", String(64)),
+    # Art 24: hosted on the Big Data Center (project.planned v2); rows from before it knew: false
+    Column("hosted_on_big_data_center", Boolean, nullable=False, server_default=false()),
 )
 
 experts = Table(
@@ -66,6 +68,74 @@ panel_seats = Table(
     Column("opinion", Text),
 )
 
+# --- delivery and acceptance (Art 18–21, 24) ---------------------------------------------------------
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("project_id", String(CODE_MAX), primary_key=True),
+    Column("stage", String(24), nullable=False, default=domain.DeliveryStage.BUILDING.value),
+    Column("approved", Boolean, nullable=False, default=False),
+    Column("approval_no", String(CODE_MAX)),
+    Column("contract_no", String(CODE_MAX)),
+    Column("mlps_status", String(16)),
+    Column("mlps_as_of", UtcDateTime),
+    Column("report_results", JSON, nullable=False, default={}),  # Art 20: kind → its latest report passed
+    Column("unauthorized_changes", JSON, nullable=False, default={}),  # Art 18: report id → resolved
+    Column("precheck_id", String(32)),  # the latest pre-check (Art 21)
+)
+
+supervisors = Table(
+    "supervisors",
+    metadata,
+    Column("project_id", String(CODE_MAX), ForeignKey("deliveries.project_id"), primary_key=True),
+    Column("company", String(NAME_MAX), nullable=False),
+    Column("qualification_no", String(CODE_MAX), nullable=False),
+    Column("lead_name", String(NAME_MAX), nullable=False),
+    Column("lead_certificate_no", String(CODE_MAX), nullable=False),
+    Column("registered_by", String(ACTOR_MAX), nullable=False),
+    Column("registered_at", UtcDateTime, nullable=False),
+)
+
+test_reports = Table(
+    "test_reports",
+    metadata,
+    Column("report_id", String(32), primary_key=True),
+    Column("project_id", String(CODE_MAX), ForeignKey("deliveries.project_id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("agency", String(NAME_MAX), nullable=False),
+    Column("report_no", String(CODE_MAX), nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("submitted_by", String(ACTOR_MAX), nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False),
+)
+
+prechecks = Table(
+    "prechecks",
+    metadata,
+    Column("precheck_id", String(32), primary_key=True),
+    Column("project_id", String(CODE_MAX), ForeignKey("deliveries.project_id"), nullable=False, index=True),
+    Column("requested_by", String(ACTOR_MAX), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("verdict", String(16)),
+    Column("opinion", Text),
+    Column("concluded_by", String(ACTOR_MAX)),
+    Column("concluded_at", UtcDateTime),
+)
+
+acceptances = Table(
+    "acceptances",
+    metadata,
+    Column("acceptance_id", String(32), primary_key=True),
+    Column("project_id", String(CODE_MAX), ForeignKey("deliveries.project_id"), nullable=False, index=True),
+    Column("precheck_id", String(32), ForeignKey("prechecks.precheck_id"), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("minutes", Text, nullable=False),
+    Column("recorded_by", String(ACTOR_MAX), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+
 mapper_registry.map_imperatively(domain.PlannedProject, planned_projects)
 mapper_registry.map_imperatively(domain.Expert, experts)
 mapper_registry.map_imperatively(domain.PanelSeat, panel_seats)
@@ -77,4 +147,15 @@ mapper_registry.map_imperatively(
             domain.PanelSeat, order_by=panel_seats.c.position, cascade="all, delete-orphan", lazy="selectin"
         )
     },
+)
+mapper_registry.map_imperatively(domain.Supervisor, supervisors)
+mapper_registry.map_imperatively(domain.TestReport, test_reports)
+mapper_registry.map_imperatively(domain.Precheck, prechecks)
+mapper_registry.map_imperatively(domain.Acceptance, acceptances)
+mapper_registry.map_imperatively(
+    domain.Delivery,
+    deliveries,
+    # one statement reads a delivery with its supervisor; the reports, pre-checks and acceptances
+    # are kept beside it and read only where a decision needs one (the latest pre-check)
+    properties={"supervisor": relationship(domain.Supervisor, uselist=False, lazy="joined", cascade="all")},
 )

@@ -52,6 +52,32 @@ class ReviewService(ServiceBase):
         with self.db.transaction(SqlRepository) as uow:
             usecases.record_estimate_change(uow, evt)
 
+    # --- what acceptance depends on, from the bureaus that own it (Art 13, 15–18, 24) -------------
+
+    @subscribe("approval.granted", source="approval")
+    def on_approval_granted(self, payload):
+        """Art 13: the project is approved; its supervisor and test reports may be recorded."""
+        with self.db.transaction(SqlRepository) as uow:
+            usecases.on_delivery_fact(uow, REGISTRY.decode(payload))
+
+    @subscribe("contract.registered", source="finance")
+    def on_contract_registered(self, payload):
+        """Art 15–17: the project's contract is registered."""
+        with self.db.transaction(SqlRepository) as uow:
+            usecases.on_delivery_fact(uow, REGISTRY.decode(payload))
+
+    @subscribe("change.unauthorized_reported", "change.unauthorized_resolved", source="planning")
+    def on_unauthorized_change(self, payload):
+        """Art 18: a change made without approval blocks acceptance until it is resolved."""
+        with self.db.transaction(SqlRepository) as uow:
+            usecases.on_delivery_fact(uow, REGISTRY.decode(payload))
+
+    @subscribe("mlps.graded", "mlps.filed", source="security")
+    def on_mlps(self, payload):
+        """Art 24: a hosted project's MLPS grade, and its filing."""
+        with self.db.transaction(SqlRepository) as uow:
+            usecases.on_delivery_fact(uow, REGISTRY.decode(payload))
+
     # --- submission and filing (Art 10–12) ------------------------------------------------------
 
     @rpc(allow=[ANY_UNIT, "data_center"])
@@ -98,6 +124,56 @@ class ReviewService(ServiceBase):
         with self.db.transaction(SqlRepository) as uow:
             review = usecases.conclude_review(uow, self.auth.caller, self.rules, self.clock.now(), **decided)
             return dump(s.ReviewOut, review)
+
+    # --- delivery and acceptance (Art 18–21, 24) -------------------------------------------------
+
+    @rpc(allow=[ANY_UNIT, "data_center"])
+    def register_supervisor(self, project_id, supervisor):
+        wanted = load(s.SupervisorIn, {"project_id": project_id, "supervisor": supervisor})
+        with self.db.transaction(SqlRepository) as uow:
+            registered = usecases.register_supervisor(uow, self.auth.caller, self.rules, self.clock.now(), **wanted)
+            return dump(s.SupervisorOut, registered)
+
+    @rpc(allow=[ANY_UNIT, "data_center"])
+    def submit_test_report(self, project_id, report):
+        wanted = load(s.TestReportIn, {"project_id": project_id, "report": report})
+        with self.db.transaction(SqlRepository) as uow:
+            submitted = usecases.submit_test_report(uow, self.auth.caller, self.rules, self.clock.now(), **wanted)
+            return dump(s.TestReportOut, submitted)
+
+    @rpc(allow=[ANY_UNIT, "data_center"])
+    def request_acceptance_precheck(self, project_id):
+        project_id = load(s.ProjectRef, {"project_id": project_id})["project_id"]
+        with self.db.transaction(SqlRepository) as uow:
+            precheck = usecases.request_acceptance_precheck(
+                uow, self.auth.caller, self.rules, self.clock.now(), project_id
+            )
+            return dump(s.PrecheckOut, precheck)
+
+    @rpc(allow=["data_center"])
+    def conclude_acceptance_precheck(self, project_id, verdict, opinion):
+        decided = load(s.PrecheckConclusionIn, {"project_id": project_id, "verdict": verdict, "opinion": opinion})
+        with self.db.transaction(SqlRepository) as uow:
+            precheck = usecases.conclude_acceptance_precheck(
+                uow, self.auth.caller, self.rules, self.clock.now(), **decided
+            )
+            return dump(s.PrecheckOut, precheck)
+
+    @rpc(allow=[ANY_UNIT, "data_center"])
+    def record_acceptance(self, project_id, acceptance):
+        wanted = load(s.AcceptanceIn, {"project_id": project_id, "acceptance": acceptance})
+        with self.db.transaction(SqlRepository) as uow:
+            recorded = usecases.record_acceptance(
+                uow, self.auth.caller, self.rules, self.clock.today(), self.clock.now(), **wanted
+            )
+            return dump(s.AcceptanceOut, recorded)
+
+    @rpc(allow=[ANY_ORG])
+    def get_acceptance_readiness(self, project_id):
+        project_id = load(s.ProjectRef, {"project_id": project_id})["project_id"]
+        with self.db.reading() as session:
+            found = usecases.get_acceptance_readiness(SqlRepository(session), self.auth.caller, self.rules, project_id)
+            return dump(s.ReadinessOut, found)
 
     # --- reading --------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ Reads take only the repository, since they change nothing.
 """
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Protocol, TypeAlias
 
@@ -15,7 +16,18 @@ from nxshared.core.errors import NotFound
 from nxshared.core.events import Event
 from nxshared.core.uow import UnitOfWork
 from review import domain
-from review.domain import Expert, PlannedProject, Review, ReviewRules
+from review.domain import (
+    Acceptance,
+    Delivery,
+    Expert,
+    PlannedProject,
+    Precheck,
+    Readiness,
+    Review,
+    ReviewRules,
+    Supervisor,
+    TestReport,
+)
 
 
 class ReviewRepository(Protocol):
@@ -28,6 +40,16 @@ class ReviewRepository(Protocol):
     def add_review(self, review: Review) -> None: ...
     def expert(self, expert_id: str) -> Expert | None: ...
     def add_expert(self, expert: Expert) -> None: ...
+    def delivery(self, project_id: str) -> Delivery | None: ...
+    def locked_delivery(self, project_id: str) -> Delivery | None: ...
+    def delivery_to_learn(self, project_id: str) -> Delivery:
+        """The project's delivery, created (knowing nothing) if unknown, locked until the unit of work ends."""
+
+    def review_outcomes(self, project_id: str) -> list[tuple[str, str]]: ...
+    def add_test_report(self, report: TestReport) -> None: ...
+    def precheck(self, precheck_id: str | None) -> Precheck | None: ...
+    def add_precheck(self, precheck: Precheck) -> None: ...
+    def add_acceptance(self, acceptance: Acceptance) -> None: ...
 
 
 Uow: TypeAlias = UnitOfWork[ReviewRepository]
@@ -51,6 +73,7 @@ def record_planned(uow: Uow, evt: Event) -> None:
             requires_construction_plan=data["requires_construction_plan"],
             classified=data["classified"],
             custom_software=data["custom_software"],
+            hosted_on_big_data_center=data["hosted_on_big_data_center"],
         )
     )
 
@@ -65,6 +88,28 @@ def record_estimate_change(uow: Uow, evt: Event) -> None:
     project = uow.repo.locked_planned_project(str(evt.project_id))
     if project is not None:
         domain.apply_estimate_change(project, evt.data["change_id"], Decimal(evt.data["estimated_investment"]))
+
+
+# --- what approval, finance, planning and security tell us (Art 13, 15–18, 24) ------------------
+
+
+def on_delivery_fact(uow: Uow, evt: Event) -> None:
+    """A fact acceptance depends on, from the bureau that owns it: the approval granted (Art 13),
+    the contract registered (Art 15–17), an unauthorized change reported or resolved (Art 18), the
+    MLPS grade or its filing (Art 24). Applied once per event, to the project's locked delivery."""
+    if uow.first_time(evt):
+        delivery = uow.repo.delivery_to_learn(domain.project_of(evt))
+        LEARN[evt.event_type](delivery, evt)
+
+
+LEARN: dict[str, Callable[[Delivery, Event], None]] = {
+    "approval.granted": domain.learn_approved,
+    "contract.registered": domain.learn_contracted,
+    "change.unauthorized_reported": domain.learn_unauthorized_reported,
+    "change.unauthorized_resolved": domain.learn_unauthorized_resolved,
+    "mlps.graded": domain.learn_mlps,
+    "mlps.filed": domain.learn_mlps,
+}
 
 
 # --- submission and filing (Art 10–12) ----------------------------------------------------------
@@ -120,6 +165,79 @@ def conclude_review(
     return review
 
 
+# --- delivery and acceptance (Art 18–21, 24) -------------------------------------------------------
+
+
+def register_supervisor(
+    uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str, supervisor: dict[str, Any]
+) -> Supervisor:
+    project = uow.repo.planned_project(project_id)
+    registered, events = domain.register_supervisor(
+        project, uow.repo.locked_delivery(project_id), supervisor, caller, rules, now
+    )
+    uow.emit(*events)
+    return registered
+
+
+def submit_test_report(
+    uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str, report: dict[str, Any]
+) -> TestReport:
+    project = uow.repo.planned_project(project_id)
+    submitted, events = domain.submit_test_report(
+        project, uow.repo.locked_delivery(project_id), report, caller, rules, now
+    )
+    uow.repo.add_test_report(submitted)
+    uow.emit(*events)
+    return submitted
+
+
+def request_acceptance_precheck(
+    uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str
+) -> Precheck:
+    project = uow.repo.planned_project(project_id)
+    delivery = uow.repo.locked_delivery(project_id)
+    outcomes = uow.repo.review_outcomes(project_id)
+    precheck, events = domain.request_precheck(project, delivery, outcomes, caller, rules, now)
+    uow.repo.add_precheck(precheck)
+    uow.emit(*events)
+    return precheck
+
+
+def conclude_acceptance_precheck(
+    uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str, verdict: str, opinion: str
+) -> Precheck:
+    project = uow.repo.planned_project(project_id)
+    delivery = uow.repo.locked_delivery(project_id)
+    latest = uow.repo.precheck(delivery.precheck_id if delivery else None)
+    outcomes = uow.repo.review_outcomes(project_id)
+    precheck, events = domain.conclude_precheck(
+        project, delivery, latest, outcomes, verdict, opinion, caller, rules, now
+    )
+    uow.emit(*events)
+    return precheck
+
+
+def record_acceptance(
+    uow: Uow,
+    caller: Caller,
+    rules: ReviewRules,
+    today: dt.date,
+    now: dt.datetime,
+    project_id: str,
+    acceptance: dict[str, Any],
+) -> Acceptance:
+    project = uow.repo.planned_project(project_id)
+    delivery = uow.repo.locked_delivery(project_id)
+    latest = uow.repo.precheck(delivery.precheck_id if delivery else None)
+    outcomes = uow.repo.review_outcomes(project_id)
+    recorded, events = domain.record_acceptance(
+        project, delivery, latest, outcomes, acceptance, caller, rules, today, now
+    )
+    uow.repo.add_acceptance(recorded)
+    uow.emit(*events)
+    return recorded
+
+
 # --- reading ------------------------------------------------------------------------------------
 
 
@@ -135,6 +253,12 @@ def list_reviews(repo: ReviewRepository, caller: Caller, rules: ReviewRules, pro
     """Every review of the project, oldest first: the history survives a failed review."""
     domain.check_visible(caller, repo.planned_project(project_id), rules)
     return repo.reviews_of(project_id)
+
+
+def get_acceptance_readiness(repo: ReviewRepository, caller: Caller, rules: ReviewRules, project_id: str) -> Readiness:
+    """What the project still lacks for its acceptance (Art 18–21, 24), as the pre-check would say it."""
+    project = repo.planned_project(project_id)
+    return domain.readiness(project, repo.delivery(project_id), repo.review_outcomes(project_id), caller, rules)
 
 
 def _open_review(uow: Uow, caller: Caller, rules: ReviewRules, review_id: str) -> tuple[Review, PlannedProject]:

@@ -1,6 +1,6 @@
 """An in-memory stand-in for ``review.repository.SqlRepository``, for the use-case tests."""
 
-from review.domain import Expert, PlannedProject, Review
+from review.domain import Acceptance, Delivery, Expert, PlannedProject, Precheck, Review, TestReport
 
 
 class FakeRepository:
@@ -8,6 +8,10 @@ class FakeRepository:
         self.projects: dict[str, PlannedProject] = {}
         self.reviews: dict[str, Review] = {}
         self.experts: dict[str, Expert] = {}
+        self.deliveries: dict[str, Delivery] = {}
+        self.test_reports: dict[str, TestReport] = {}
+        self.prechecks: dict[str, Precheck] = {}
+        self.acceptances: dict[str, Acceptance] = {}
 
     def planned_project(self, project_id: str) -> PlannedProject | None:
         return self.projects.get(project_id)
@@ -34,3 +38,26 @@ class FakeRepository:
 
     def add_expert(self, expert: Expert) -> None:
         self.experts[expert.expert_id] = expert
+
+    def delivery(self, project_id: str) -> Delivery | None:
+        return self.deliveries.get(project_id)
+
+    locked_delivery = delivery
+
+    def delivery_to_learn(self, project_id: str) -> Delivery:
+        return self.deliveries.setdefault(project_id, Delivery(project_id=project_id))
+
+    def review_outcomes(self, project_id: str) -> list[tuple[str, str]]:
+        return [(r.route, r.status) for r in self.reviews_of(project_id)]
+
+    def add_test_report(self, report: TestReport) -> None:
+        self.test_reports[report.report_id] = report
+
+    def precheck(self, precheck_id: str | None) -> Precheck | None:
+        return None if precheck_id is None else self.prechecks.get(precheck_id)
+
+    def add_precheck(self, precheck: Precheck) -> None:
+        self.prechecks[precheck.precheck_id] = precheck
+
+    def add_acceptance(self, acceptance: Acceptance) -> None:
+        self.acceptances[acceptance.acceptance_id] = acceptance

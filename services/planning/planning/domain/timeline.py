@@ -28,7 +28,8 @@ STAGE_OF_EVENT = {
     "budget.approved": "budgeted",
     "budget.rejected": "budget_rejected",
     "contract.registered": "contracted",
-    "acceptance.passed": "accepted",
+    "acceptance.failed": "acceptance_failed",  # review's acceptance recorded as failed; it may be recorded again
+    "acceptance.passed": "accepted",  # Art 21: accepted, may go into operation
     "audit.closed": "audited",
 }
 
@@ -71,7 +72,8 @@ class IpException:
 
 def stage_of(entries: Iterable[TimelineEntry]) -> str | None:
     """The project's stage: the stage named by its latest stage-changing event. ``entries`` are in
-    the order they occurred; a passed pre-check (``acceptance.prechecked`` with ``passed``) counts."""
+    the order they occurred; a passed pre-check (``acceptance.prechecked`` with ``passed``) counts,
+    review's pre-check that did not pass (nor its request, ``acceptance.precheck_requested``) does not."""
     stage = None
     for entry in entries:
         if entry.event_type == "acceptance.prechecked":
