@@ -44,6 +44,19 @@ def service_names():
     return [service.name for service in installed_services()]
 
 
+def trusted_keys(tmp_path):
+    """The key set the suite under test trusts: the test issuer's (``bearer``) and the issuer of
+    ``nx`` commands run with the suite's environment (``nx keys init`` in its own secrets folder)."""
+    from nxshared.issuer import Issuer
+
+    issuer = Issuer(tmp_path / "secrets.json")
+    issuer.init()
+    keys = json.loads(Path(TEST_JWKS_FILE).read_text())["keys"] + json.loads(issuer.public_path.read_text())["keys"]
+    path = tmp_path / "trusted-jwks.json"
+    path.write_text(json.dumps({"keys": keys}))
+    return str(path)
+
+
 class Suite:
     def __init__(self, amqp_uri, tmp_path, today):
         self.amqp_uri = amqp_uri
@@ -53,7 +66,8 @@ class Suite:
             AMQP_URI=amqp_uri,
             NX_DATABASE_URL=f"sqlite:///{tmp_path}/{{service}}.db",
             NX_RUN_DIR=str(self.run_dir),
-            NX_AUTH_JWKS_FILE=TEST_JWKS_FILE,
+            NX_SECRETS_FILE=str(tmp_path / "secrets.json"),
+            NX_AUTH_JWKS_FILE=trusted_keys(tmp_path),
             NX_TODAY=today,
             NX_OUTBOX_POLL_SECONDS="0.1",
             NX_EVENT_RETRY_BASE_MS="20",
