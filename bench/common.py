@@ -108,7 +108,7 @@ class Suite:
         self.ports = {}
         for i, name in enumerate(names):
             self.ports[name] = FIRST_PORT + i
-            self.environ[f"NX_{name.upper()}_WEB_SERVER_ADDRESS"] = f"127.0.0.1:{FIRST_PORT + i}"
+            self.environ[f"NX_{name.upper()}_OPS_ADDRESS"] = f"127.0.0.1:{FIRST_PORT + i}"
         self.cmd = [sys.executable, str(ROOT / "deploy" / "suite.py")]
 
     def __enter__(self):

@@ -1,6 +1,6 @@
 """A service's public side: its public pages in a process of their own, apart from the bureau's.
 
-    python -m nxshared.publicside services/planning
+    python -m nxshared.public_runner services/planning
 
 A service that has public pages names them in its ``config.yaml`` (``PUBLIC_APP:
 <module>:<PublicPages>``); the launcher (``deploy/suite.py``) then starts, supervises and shows
@@ -389,10 +389,10 @@ def serve(config: Mapping[str, Any]) -> None:
 
 
 def main(argv=None) -> None:
+    """The process (``nxshared.public_runner``, which patches the standard library first)."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        raise SystemExit("usage: python -m nxshared.publicside <service directory>")
-    eventlet.monkey_patch()
+        raise SystemExit("usage: python -m nxshared.public_runner <service directory>")
     from nxshared.settings import load_settings
 
     config = load_settings(Path(argv[0]))
@@ -409,7 +409,3 @@ def main(argv=None) -> None:
         serve(config)
     except OSError as exc:
         raise SystemExit(f"{config['SERVICE_NAME']}-public does not start: {exc}") from None
-
-
-if __name__ == "__main__":
-    main()

@@ -112,6 +112,12 @@ class HealthState(DependencyProvider):
     def start(self):
         self._checker = self.container.spawn_managed_thread(self._check_database, identifier="health_checker")
 
+    def stop(self):
+        if self._checker is not None:
+            self._checker.kill()
+
+    kill = stop
+
     def _check_database(self):
         while True:
             try:
