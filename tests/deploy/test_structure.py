@@ -1,6 +1,7 @@
 """No Docker engine runs here, so docker-compose.yml and the Dockerfiles are checked by structure:
-every service is built from its own Dockerfile, copies paths that exist, exposes the port its
-config serves on, and gets its own PostgreSQL database."""
+every service is built from its own Dockerfile, copies paths that exist, exposes its ops port to
+the compose network only, and gets its own PostgreSQL database; a service with public pages has a
+public-side container, the only one whose port is published."""
 
 import os
 import re
@@ -14,11 +15,12 @@ from nxshared.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = sorted(p.parent.name for p in (ROOT / "services").glob("*/config.yaml"))
+PUBLIC = [n for n in SERVICES if load_settings(ROOT / "services" / n, environ={}).get("PUBLIC_APP")]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_compose_runs_every_service_and_the_infrastructure():
-    assert set(COMPOSE["services"]) == {"rabbitmq", "postgres", *SERVICES}
+def test_compose_runs_every_service_its_public_side_and_the_infrastructure():
+    assert set(COMPOSE["services"]) == {"rabbitmq", "postgres", *SERVICES, *(f"{n}-public" for n in PUBLIC)}
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -29,11 +31,30 @@ def test_each_service_builds_from_its_own_dockerfile(name):
     for source in re.findall(r"^COPY (\S+) ", dockerfile, re.M):
         assert (ROOT / source).exists(), f"{name}'s Dockerfile copies missing {source}"
     assert "pip install --no-cache-dir --no-deps /app/shared /app/services/*/" in dockerfile
-    port = load_settings(ROOT / "services" / name, environ={})["WEB_SERVER_ADDRESS"].rsplit(":", 1)[1]
-    assert f"EXPOSE {port}" in dockerfile
-    assert entry["ports"] == [f"{port}:{port}"]
+    port = load_settings(ROOT / "services" / name, environ={})["OPS_ADDRESS"].rsplit(":", 1)[1]
+    assert re.search(rf"^EXPOSE .*\b{port}\b", dockerfile, re.M)
+    # ops pages on the compose network, never published on the host
+    assert "ports" not in entry and entry["expose"] == [port]
+    assert entry["environment"][f"NX_{name.upper()}_OPS_ADDRESS"] == f"0.0.0.0:{port}"
     assert 'CMD ["python", "-m", "nxshared.runner", "."]' in dockerfile
     assert f"WORKDIR /app/services/{name}" in dockerfile
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_a_public_side_runs_apart_on_the_only_published_port(name):
+    settings = load_settings(ROOT / "services" / name, environ={})
+    public, ops = (settings[k].rsplit(":", 1)[1] for k in ("PUBLIC_ADDRESS", "PUBLIC_OPS_ADDRESS"))
+    entry = COMPOSE["services"][f"{name}-public"]
+    assert entry["build"] == COMPOSE["services"][name]["build"]
+    assert entry["command"] == ["python", "-m", "nxshared.public_runner", "."]
+    assert entry["ports"] == [f"{public}:{public}"] and entry["expose"] == [ops]
+    env = entry["environment"]
+    assert env[f"NX_{name.upper()}_PUBLIC_ADDRESS"] == f"0.0.0.0:{public}"
+    assert env[f"NX_{name.upper()}_PUBLIC_OPS_ADDRESS"] == f"0.0.0.0:{ops}"
+    assert env["NX_DATABASE_URL"].endswith(f"/nx_{name}") and "AMQP_URI" not in env  # no broker user
+    assert "PUBLIC_OPS_ADDRESS" in " ".join(entry["healthcheck"]["test"])
+    published = [p for s in COMPOSE["services"].values() for p in s.get("ports", [])]
+    assert not [p for p in published if p.split(":")[-1] == ops]
 
 
 def created_databases(services_dir):
