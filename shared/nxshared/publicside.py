@@ -402,7 +402,7 @@ def main(argv=None) -> None:
         level=config.get("LOG_LEVEL", "INFO"),
         format=f"%(asctime)s {config['SERVICE_NAME']}-public %(levelname)s %(name)s: %(message)s",
     )
-    if nice := int(config.get("PUBLIC_NICE", 10)):
+    if nice := int(config.get("PUBLIC_NICE", 19)):
         os.nice(nice)  # the bureau's processes first on a shared host
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
