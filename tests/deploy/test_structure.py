@@ -117,3 +117,35 @@ def test_the_keycloak_realm_puts_the_org_claim_in_every_clients_tokens():
         assert client["attributes"]["access.token.signed.response.alg"] in ("EdDSA", "ES256", "RS256")
     [provider] = realm["components"]["org.keycloak.keys.KeyProvider"]
     assert provider["providerId"] == "eddsa-generated"
+
+
+def test_the_readme_port_table_is_the_settings():
+    """README *Public and ops addresses*: one row per process address, as the settings say."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Public and ops addresses", 1)[1].split("| process |", 1)[1].split("\n\n", 1)[0]
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]) for line in section.splitlines()[2:]}
+    expected = set()
+    for name in SERVICES:
+        settings = load_settings(ROOT / "services" / name, environ={})
+        expected.add(
+            (
+                f"`{name}`",
+                f"`{settings['OPS_ADDRESS']}` (`OPS_ADDRESS`) [`0.0.0.0:{settings['OPS_ADDRESS'].rsplit(':', 1)[1]}`, compose network only]",
+            )
+        )
+        if name in PUBLIC:
+            ops = settings["PUBLIC_OPS_ADDRESS"]
+            expected.add(
+                (
+                    f"`{name}-public`",
+                    f"`{ops}` (`PUBLIC_OPS_ADDRESS`) [`0.0.0.0:{ops.rsplit(':', 1)[1]}`, compose network only]",
+                )
+            )
+            public = settings["PUBLIC_ADDRESS"]
+            expected.add(
+                (
+                    f"`{name}-public`",
+                    f"`{public}` (`PUBLIC_ADDRESS`): `http://127.0.0.1:{public.rsplit(':', 1)[1]}`, as before",
+                )
+            )
+    assert rows == expected
