@@ -6,6 +6,7 @@ public-side container, the only one whose port is published."""
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,25 @@ def test_the_readme_port_table_is_the_settings():
                 )
             )
     assert rows == expected
+
+
+def test_the_kubernetes_manifests_are_current_and_probe_readiness_and_liveness_apart():
+    check = subprocess.run([sys.executable, str(ROOT / "deploy" / "k8s_manifests.py"), "--check"], capture_output=True)
+    assert check.returncode == 0, check.stdout
+    for name in SERVICES:
+        settings = load_settings(ROOT / "services" / name, environ={})
+        docs = list(yaml.safe_load_all((ROOT / "deploy" / "k8s" / f"{name}.yaml").read_text(encoding="utf-8")))
+        deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+        ops = {name: settings["OPS_ADDRESS"]}
+        if name in PUBLIC:
+            ops[f"{name}-public"] = settings["PUBLIC_OPS_ADDRESS"]
+        assert set(deployments) == set(ops)
+        for app, address in ops.items():
+            [container] = deployments[app]["spec"]["template"]["spec"]["containers"]
+            port = int(address.rsplit(":", 1)[1])
+            assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": port}
+            assert container["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": port}
+        services = [d for d in docs if d["kind"] == "Service"]
+        assert all(s["spec"]["type"] == "ClusterIP" for s in services)
+        exposed = [p["port"] for s in services for p in s["spec"]["ports"] if p["name"] == "public"]
+        assert exposed == ([int(settings["PUBLIC_ADDRESS"].rsplit(":", 1)[1])] if name in PUBLIC else [])
