@@ -233,8 +233,8 @@ class PublicApp:
     def _read_once(self, key, page, values, environ):
         """Read the page unless another request is reading it already (then wait for that one)."""
         waiting = self._reading.get(key)
-        if waiting is not None:
-            return waiting.wait()
+        if waiting is not None:  # None: that read was cut short (its green thread killed)
+            return waiting.wait() or _short(503, "UNAVAILABLE", "请稍后再试", [("Retry-After", self.retry_after)])
         if self._reads >= self.max_reads:
             return _short(503, "BUSY", "访问量过大，请稍后再试", [("Retry-After", self.retry_after)])
         done = self._reading[key] = Event()
@@ -252,8 +252,9 @@ class PublicApp:
         self.metrics.cache.labels("miss").inc()
         started = time.perf_counter()
         try:
+            args = _query(environ)
             with self.Session() as session:
-                body = page(self.pages.repository(session), _query(environ), **values)
+                body = page(self.pages.repository(session), args, **values)
         except ValidationError as exc:
             return _short(400, exc.code, exc.message)
         except (DBAPIError, SQLAlchemyError) as exc:
@@ -295,7 +296,10 @@ class PublicApp:
 def _query(environ) -> dict[str, str]:
     from urllib.parse import parse_qsl
 
-    pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True, max_num_fields=16)
+    try:
+        pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True, max_num_fields=16)
+    except ValueError:  # more fields than any page takes
+        raise ValidationError("INVALID_INPUT", "查询参数过多") from None
     return dict(pairs)
 
 

@@ -127,6 +127,7 @@ def test_reads_beyond_capacity_are_shed_with_503_and_retry_after(db_file):
         ("GET", "/metrics", {}, 404),
         ("GET", "/health", {}, 404),
         ("GET", "/public/things?page=1", {}, 400),
+        ("GET", "/public/things?" + "&".join(f"q{i}=1" for i in range(20)), {}, 400),
         ("GET", "/public/things/zzz", {}, 404),
     ],
 )
