@@ -263,6 +263,36 @@ def test_the_public_side_reads_the_database_read_only(planning):
     assert public_get(planning, "/public/projects").json["total"] == 1
 
 
+def test_the_public_side_comes_back_by_itself_after_losing_its_database_connections(planning):
+    """Its connections cut (a database restart, a failover): the next read reconnects, nothing restarts."""
+    from werkzeug.test import Client
+
+    from nxshared.publicside import PublicApp
+    from planning.public import PAGES
+
+    declare(planning)
+    app = PublicApp(PAGES, planning.config["DATABASE_URL"], {"PUBLIC_CACHE_SECONDS": 0})
+    client = Client(app)
+    try:
+        assert client.get("/public/projects").json["total"] == 1
+        if app.engine.dialect.name == "postgresql":
+            admin = create_engine(planning.config["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://"))
+            with admin.connect() as conn:
+                cut = conn.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalar()
+            admin.dispose()
+            assert cut >= 1
+        app.check()
+        assert app.health.database_state() == "ok"
+        assert client.get("/public/projects").json["total"] == 1
+    finally:
+        app.engine.dispose()
+
+
 def test_the_service_itself_serves_no_public_page(planning):
     import requests
 
