@@ -81,6 +81,7 @@ class PublicPages:
 
     routes: Mapping[str, Page]
     repository: Callable[[Session], Any]
+    not_found: str = "不存在"  # the message of a 404 for a page that returned None
 
 
 def read_only_engine(url: str, statement_timeout_ms: int = 5000):
@@ -266,7 +267,7 @@ class PublicApp:
             return _short(500, "INTERNAL_ERROR", f"内部错误（{incident}）")
         finally:
             self.metrics.read_latency.observe(time.perf_counter() - started)
-        status, body = (404, {"error": "NOT_FOUND", "message": "不存在"}) if body is None else (200, body)
+        status, body = (404, {"error": "NOT_FOUND", "message": self.pages.not_found}) if body is None else (200, body)
         encoded = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
         cached = _Cached(encoded, f'"{hashlib.blake2b(encoded, digest_size=12).hexdigest()}"', status, time.monotonic())
         if self.cache_seconds > 0:

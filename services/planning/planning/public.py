@@ -59,4 +59,5 @@ def detail_page(repo: SqlRepository, args: Mapping[str, str], project_id: str) -
 PAGES = PublicPages(
     routes={"/public/projects": list_page, "/public/projects/<project_id>": detail_page},
     repository=SqlRepository,
+    not_found="项目不存在",
 )
