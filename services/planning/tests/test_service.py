@@ -246,6 +246,8 @@ def test_public_pages_never_show_a_classified_project(planning):
     assert secret not in listing.text and "涉密项目名称" not in listing.text
     hidden = public_get(planning, f"/public/projects/{secret}")
     assert hidden.status_code == 404 and secret not in hidden.text
+    assert hidden.json == {"error": "NOT_FOUND", "message": "项目不存在"}  # as an unknown one (contract)
+    assert public_get(planning, "/public/projects/prj-none").json == hidden.json
     assert public_get(planning, f"/public/projects/{open_one}").json["stage"] == "declared"
 
 
