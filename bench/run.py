@@ -37,6 +37,7 @@ import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -611,7 +612,9 @@ def http_rows(h):
         for x in loads:
             for k, v in x["statuses"].items():
                 statuses[k] += v
-        return f"{per_s:.0f} req/s answered ({', '.join(f'{k}: {v}' for k, v in sorted(statuses.items()))})"
+        p50 = statistics.median(x["p50_ms"] for x in loads if x["p50_ms"] is not None)
+        answered = ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
+        return f"{per_s:.0f} req/s answered ({answered}), each in p50 {ms(p50)} as its clients saw it"
 
     p = h["public"]
     rows = [
