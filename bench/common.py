@@ -89,7 +89,7 @@ def drop_postgres_databases(names, prefix):
 class Suite:
     """The services started by ``deploy/suite.py up`` (what `make up` runs), in the background."""
 
-    def __init__(self, amqp_uri, workdir, names, database_url=None):
+    def __init__(self, amqp_uri, workdir, names, database_url=None, environ=None):
         self.names = names
         self.workdir = workdir
         self.probe_dir = workdir / "probe"
@@ -106,11 +106,21 @@ class Suite:
             "NX_LOG_LEVEL": "WARNING",
             "NX_BENCH_PROBE_DIR": str(self.probe_dir),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH / "probe"), os.environ.get("PYTHONPATH")])),
+            # the lists' p50 is of a read, not of the public side's one-second memory (the http
+            # section runs it as deployed)
+            "NX_PUBLIC_CACHE_SECONDS": "0",
+            **(environ or {}),
         }
-        self.ports = {}
+        self.ports = {}  # ops addresses, by process (``planning``, ``planning-public``)
+        self.public_ports = {}  # public sides, by service
         for i, name in enumerate(names):
             self.ports[name] = FIRST_PORT + i
-            self.environ[f"NX_{name.upper()}_WEB_SERVER_ADDRESS"] = f"127.0.0.1:{FIRST_PORT + i}"
+            self.environ[f"NX_{name.upper()}_OPS_ADDRESS"] = f"127.0.0.1:{FIRST_PORT + i}"
+            if has_public_side(name):
+                self.ports[f"{name}-public"] = FIRST_PORT + 40 + i
+                self.public_ports[name] = FIRST_PORT + 80 + i
+                self.environ[f"NX_{name.upper()}_PUBLIC_OPS_ADDRESS"] = f"127.0.0.1:{FIRST_PORT + 40 + i}"
+                self.environ[f"NX_{name.upper()}_PUBLIC_ADDRESS"] = f"127.0.0.1:{FIRST_PORT + 80 + i}"
         self.cmd = [sys.executable, str(ROOT / "deploy" / "suite.py")]
 
     def __enter__(self):
@@ -129,8 +139,13 @@ class Suite:
     def rss_mb(self):
         return {name: rss_mb(self.pid(name)) for name in self.names}
 
+    def public_url(self, name, path=""):
+        return f"http://127.0.0.1:{self.public_ports[name]}{path}"
+
     def http(self, name, path, timeout=10):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.ports[name]}{path}", timeout=timeout) as resp:
+        """``/public/…`` from the service's public side, anything else from the process's ops address."""
+        port = self.public_ports[name] if path.startswith("/public/") else self.ports[name]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as resp:
             return resp.read()
 
     def metric(self, name, metric):
@@ -168,6 +183,13 @@ class Suite:
                     key, at = (parts[0], parts[1]), (float(parts[2]), float(parts[3]))
                     seen[key] = min(at, seen.get(key, at))
         return seen
+
+
+def has_public_side(name):
+    from nxshared.discovery import installed_service
+    from nxshared.settings import load_settings
+
+    return bool(load_settings(installed_service(name).directory, environ={}).get("PUBLIC_APP"))
 
 
 @contextmanager

@@ -94,7 +94,7 @@ def on_free_ports(suite):
     for name in suite.names:
         port = find_free_port()
         suite.ports[name] = port
-        suite.environ[f"NX_{name.upper()}_WEB_SERVER_ADDRESS"] = f"127.0.0.1:{port}"
+        suite.environ[f"NX_{name.upper()}_OPS_ADDRESS"] = f"127.0.0.1:{port}"
     return suite
 
 

@@ -19,6 +19,13 @@ a bare nameko echo RPC and a bare nameko event hop (EventDispatcher → event_ha
    cap is reported as "> N s". Beside them, how many times planning's event loop was held longer
    than 50 ms meanwhile (its ``nx_event_loop_stalls_total``): a query must not freeze the process.
 7. Each service's resident memory idle, after the load, and planning's after the list queries.
+8. http (``--section http`` alone): a departmental RPC (``planning.list_projects`` from one
+   ``unit:edu`` caller, one call after another) quiet, under a flood of the public pages from 64
+   clients, and under ``/health`` at 200 requests a second across every process's ops address; the
+   three conditions in turn, ``rounds`` times, ratios to the quiet samples of the same run. The
+   load comes from processes of their own (``http_load.py``): the public flood at nice 19 (it
+   stands for clients elsewhere on the internet), the monitor at nice 0 (a light, local load). Then the public side alone at 100,000 projects (10,000 with --quick): its requests/s
+   under 64 clients and its p50 for a page read from the database and from its memory.
 """
 
 import nxshared  # noqa: F401,I001
@@ -31,6 +38,7 @@ import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -88,6 +96,9 @@ QUICK = dict(
 )
 LOAD_RATE = 100
 LOAD_CALLERS = 10
+HTTP_FULL = dict(window=8, rounds=3, clients=64, health_rate=200, size=100_000, pages=100)
+HTTP_QUICK = dict(window=4, rounds=2, clients=64, health_rate=200, size=10_000, pages=50)
+LOAD_NICE = 19
 CONCURRENCY = (1, 5, 20)
 RATE_WINDOWS = 3
 HOP_PAUSE = 0.05  # seconds before each event of the hop measurements
@@ -519,6 +530,135 @@ def first_project(suite, rpc):
         wait_until(lambda: count_rows(url, "timeline", project_id=pid) > 0, 30, "the template's timeline entry")
 
 
+# --- http: public and monitoring traffic beside a bureau's RPC ------------------------------------
+
+
+def start_load(urls, seconds, clients, rate=0, nice=LOAD_NICE):
+    cmd = [sys.executable, str(BENCH / "http_load.py"), "--clients", str(clients), "--seconds", str(seconds)]
+    cmd += ["--rate", str(rate), "--nice", str(nice), *urls]
+    return subprocess.Popen(cmd, cwd=BENCH, stdout=subprocess.PIPE, text=True)
+
+
+def finish_load(proc):
+    out, _ = proc.communicate(timeout=120)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def timed_calls(call, seconds):
+    samples = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def http_section(hc):
+    """See the module's docstring, 8."""
+    out = {"config": hc, "rounds": []}
+    pooled = {"quiet": [], "public": [], "health": []}
+    with tempfile.TemporaryDirectory() as tmp, vhost() as amqp_uri:
+        rpc = Callers(amqp_uri)
+        services = sorted(service.name for service in installed_services())
+        # the public side as deployed: its one-second memory on
+        deployed = {"NX_PUBLIC_CACHE_SECONDS": "1.0"}
+        try:
+            with Suite(amqp_uri, Path(tmp) / "http", services, environ=deployed) as suite:
+                unit = rpc.get("unit:edu").planning
+                ids = [unit.declare_project(project=annual())["project_id"] for _ in range(60)]
+
+                def listing():
+                    unit.list_projects(page_size=50)
+
+                timed_calls(listing, 1.0)  # warm-up
+                public = [suite.public_url("planning", f"/public/projects?page={p}&page_size=20") for p in (1, 2, 3)]
+                public += [suite.public_url("planning", f"/public/projects/{pid}") for pid in ids]
+                health = [f"http://127.0.0.1:{port}/health" for port in suite.ports.values()]
+                for _ in range(hc["rounds"]):
+                    round_ = {}
+                    for condition in ("quiet", "public", "health"):
+                        load = None
+                        if condition == "public":
+                            load = start_load(public, hc["window"] + 3, hc["clients"])
+                        elif condition == "health":
+                            load = start_load(health, hc["window"] + 3, 8, rate=hc["health_rate"], nice=0)
+                        if load:
+                            time.sleep(1.5)  # the load process started and ramped up
+                        samples = timed_calls(listing, hc["window"])
+                        pooled[condition] += samples
+                        round_[condition] = summary(samples)
+                        if load:
+                            round_[f"{condition}_load"] = finish_load(load)
+                    out["rounds"].append(round_)
+                out["pooled"] = {k: summary(v) for k, v in pooled.items()}
+                out["public"] = public_alone(suite, rpc, ids[0], hc)
+        finally:
+            rpc.close()
+    return out
+
+
+def public_alone(suite, rpc, template, hc):
+    """The public side at ``size`` projects: a page read from the database (each page asked once),
+    from memory (one page again and again), and its requests/s under ``clients`` (nothing else runs)."""
+    engine = make_engine(suite.url("planning"))
+    try:
+        bulk_load.top_up(engine, hc["size"], template)
+        count = bulk_load.project_count(engine)
+    finally:
+        engine.dispose()
+
+    def get(path):
+        start = time.perf_counter()
+        suite.http("planning", path, timeout=30)
+        return time.perf_counter() - start
+
+    read = [get(f"/public/projects?page={p}&page_size=50") for p in range(1, hc["pages"] + 1)]
+    get("/public/projects?page_size=50")
+    memory = [get("/public/projects?page_size=50") for _ in range(hc["pages"])]
+    pages = [suite.public_url("planning", f"/public/projects?page={p}&page_size=50") for p in range(1, 11)]
+    flood = finish_load(start_load(pages, hc["window"], hc["clients"]))
+    return {"projects": count, "read": summary(read), "memory": summary(memory), "flood": flood}
+
+
+def http_rows(h):
+    quiet = h["pooled"]["quiet"]
+
+    def ratio(cond, key):
+        return h["pooled"][cond][key] / quiet[key]
+
+    def spread(cond, key):
+        values = [r[cond][key] / r["quiet"][key] for r in h["rounds"]]
+        return f"rounds ×{min(values):.2f}–×{max(values):.2f}"
+
+    def load_cell(cond):
+        loads = [r[f"{cond}_load"] for r in h["rounds"]]
+        per_s = sum(x["per_s"] for x in loads) / len(loads)
+        statuses = defaultdict(int)
+        for x in loads:
+            for k, v in x["statuses"].items():
+                statuses[k] += v
+        p50 = statistics.median(x["p50_ms"] for x in loads if x["p50_ms"] is not None)
+        answered = ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
+        return f"{per_s:.0f} req/s answered ({answered}), each in p50 {ms(p50)} as its clients saw it"
+
+    p = h["public"]
+    rows = [
+        f"| http: `planning.list_projects` from one caller, quiet, p50 / p99 | {ms(quiet['p50_ms'])} / {ms(quiet['p99_ms'])} "
+        f"({quiet['n']} calls) | {len(h['rounds'])} rounds of {h['config']['window']} s per condition | |",
+        f"| http: … under the public pages from {h['config']['clients']} clients, p50 / p99 | "
+        f"{ms(h['pooled']['public']['p50_ms'])} (×{ratio('public', 'p50_ms'):.2f}) / {ms(h['pooled']['public']['p99_ms'])} "
+        f"(×{ratio('public', 'p99_ms'):.2f}) | {load_cell('public')}; p50 {spread('public', 'p50_ms')} | p50 ≤ 1.5×, p99 ≤ 4× |",
+        f"| http: … under `/health` at {h['config']['health_rate']}/s across the services' ops addresses, p50 / p99 | "
+        f"{ms(h['pooled']['health']['p50_ms'])} (×{ratio('health', 'p50_ms'):.2f}) / {ms(h['pooled']['health']['p99_ms'])} "
+        f"(×{ratio('health', 'p99_ms'):.2f}) | {load_cell('health')}; p50 {spread('health', 'p50_ms')} | p50 ≤ 1.2×, p99 ≤ 2× |",
+        f"| http: the public side alone at {p['projects']:,} projects: req/s ({h['config']['clients']} clients) / p50 of a page "
+        f"read from the database / from memory | {p['flood']['per_s']:.0f}/s / {ms(p['read']['p50_ms'])} / "
+        f"{ms(p['memory']['p50_ms'])} | statuses {p['flood']['statuses']} | |",
+    ]
+    return rows
+
+
 # --- the run ------------------------------------------------------------------------------------------
 
 
@@ -591,6 +731,8 @@ def capped_cell(m):
 
 
 def table(report):
+    if "latency" not in report:  # --section http
+        return "\n".join(["| measure | value | note | target |", "|---|---|---|---|", *http_rows(report["http"])])
     lat = report["latency"]
     echo = lat["echo"]
     hop = report["event_hop"]
@@ -660,6 +802,8 @@ def table(report):
     idle, after = report["rss_idle_mb"], report["rss_after_load_mb"]
     for name in idle:
         rows.append(f"| {name} RSS idle / after the load | {idle[name]:.0f} MB / {after[name]:.0f} MB | | |")
+    if "http" in report:
+        rows += http_rows(report["http"])
     for backend, lists in report["lists"].items():
         target = "≤ 150 MB" if 100000 in lists or "100000" in lists else ""
         rows.append(
@@ -691,15 +835,30 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="CI-sized run (under ~3 minutes)")
     parser.add_argument("--out", default=str(BENCH / "results"))
-    parser.add_argument("--name", default="latest")
+    parser.add_argument("--name", default=None, help="latest (every section), http (--section http)")
+    parser.add_argument("--section", choices=["all", "http"], default="all")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
+    hc = HTTP_QUICK if args.quick else HTTP_FULL
+    args.name = args.name or ("latest" if args.section == "all" else args.section)
     commit = (
         os.environ.get("NX_BENCH_COMMIT")
         or subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=BENCH).stdout
     )
     header = {"quick": args.quick, "commit": commit.strip(), "machine": machine(), "config": cfg}
-    report = {**header, **run(cfg)}
+    if args.section == "http":
+        started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        http = http_section(hc)
+        report = {
+            **header,
+            "started": started,
+            "http": http,
+            "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+    else:
+        report = {**header, **run(cfg)}
+        report["http"] = http_section(hc)
+        report["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     report = json.loads(json.dumps(report, default=str))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

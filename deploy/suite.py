@@ -19,7 +19,13 @@ in the background (``suite.py supervise NAME``); ``down`` stops it, and it stops
 ``up`` of a service that is already supervised with the same settings does nothing; with other
 settings (``NX_*`` changed) it replaces it, as ``docker compose up`` recreates a changed container.
 
-Files in ``NX_RUN_DIR`` (default ``.run/``), per service: ``<name>.pid`` the service process (its
+**Processes.** Each service is one process (``<name>``); a service whose settings name public pages
+(``PUBLIC_APP``) has a second one, its public side (``<name>-public``: ``python -m
+nxshared.public_runner <its folder>``, reading its database read-only), started, supervised, stopped and
+shown with it. ``up NAME`` / ``down NAME`` of a service covers both; a process name covers one.
+Health is asked on each process's ops address (``OPS_ADDRESS``, ``PUBLIC_OPS_ADDRESS``).
+
+Files in ``NX_RUN_DIR`` (default ``.run/``), per process: ``<name>.pid`` the service process (its
 own process group), ``<name>.supervisor.pid`` its supervisor, ``<name>.state.json`` restarts and
 last exit reason, ``<name>.log`` the service's and its supervisor's output.
 """
@@ -49,12 +55,47 @@ STEADY_AFTER = 60.0  # seconds up after which the back-off starts again from FIR
 GRACE = 15.0
 
 
+PUBLIC_SUFFIX = "-public"
+
+
 def service_names():
     return [service.name for service in installed_services()]
 
 
+def service_of(process):
+    """The service a process belongs to: ``planning`` for ``planning`` and ``planning-public``."""
+    if process.endswith(PUBLIC_SUFFIX) and process not in service_names():
+        return process.removesuffix(PUBLIC_SUFFIX)
+    return process
+
+
+def is_public(process):
+    return service_of(process) != process
+
+
 def service_dir(name):
-    return installed_service(name).directory
+    return installed_service(service_of(name)).directory
+
+
+def has_public_side(name):
+    return bool(load_settings(service_dir(name)).get("PUBLIC_APP"))
+
+
+def processes(names):
+    """Every process of the named services (a process name stands for itself), in order."""
+    found = []
+    for name in names:
+        if is_public(name):
+            found.append(name)
+            continue
+        found.append(name)
+        if has_public_side(name):
+            found.append(name + PUBLIC_SUFFIX)
+    return list(dict.fromkeys(found))
+
+
+def process_names():
+    return processes(service_names())
 
 
 def managed_broker():
@@ -78,10 +119,11 @@ def setup_broker_parties():
 
 
 def service_env(name):
-    """The environment a service starts with: its own broker user when the broker is managed here."""
+    """The environment a service starts with: its own broker user when the broker is managed here
+    (its public side reads only its database and is given no broker user at all)."""
     from nxshared.broker_access import local_party_uri, service_user
 
-    if not managed_broker():
+    if not managed_broker() or is_public(name):
         return None
     return {**os.environ, f"NX_{name.upper()}_AMQP_URI": local_party_uri(service_user(name))}
 
@@ -114,14 +156,24 @@ def run_dir():
     return path
 
 
-def web_address(name):
-    address = load_settings(service_dir(name))["WEB_SERVER_ADDRESS"]
+def _reachable(address):
     host, port = address.rsplit(":", 1)
     return f"{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
 
 
+def ops_address(name):
+    """Where the process serves ``/health`` and ``/metrics`` (never its public address)."""
+    settings = load_settings(service_dir(name))
+    return _reachable(settings["PUBLIC_OPS_ADDRESS"] if is_public(name) else settings["WEB_SERVER_ADDRESS"])
+
+
+def public_address(name):
+    return _reachable(load_settings(service_dir(name))["PUBLIC_ADDRESS"])
+
+
 def command(name):
-    return [sys.executable, "-m", "nxshared.runner", str(service_dir(name))]
+    module = "nxshared.public_runner" if is_public(name) else "nxshared.runner"
+    return [sys.executable, "-m", module, str(service_dir(name))]
 
 
 def settings_digest(name):
@@ -133,7 +185,7 @@ def settings_digest(name):
 
 def health(name):
     try:
-        with urllib.request.urlopen(f"http://{web_address(name)}/health", timeout=2) as resp:
+        with urllib.request.urlopen(f"http://{ops_address(name)}/health", timeout=2) as resp:
             return json.loads(resp.read()).get("status") == "ok"
     except (OSError, ValueError):
         return False
@@ -398,8 +450,13 @@ def _wait_gone(probe, timeout):
 
 
 def print_urls(name):
-    address = web_address(name)
-    extra = f"  public: http://{address}/public/projects" if name == "planning" else ""
+    address = ops_address(name)
+    extra = ""
+    if is_public(name):
+        from nxshared.publicside import load_pages
+
+        first = next(iter(load_pages(load_settings(service_dir(name))["PUBLIC_APP"]).routes))
+        extra = f"  public: http://{public_address(name)}{first}"
     print(f"{name}: metrics http://{address}/metrics  health http://{address}/health{extra}")
 
 
@@ -453,10 +510,10 @@ def status(names):
 def main(argv):
     if not argv or argv[0] not in ("run", "up", "down", "status", "supervise"):
         sys.exit(__doc__)
-    names = argv[1:] or service_names()
-    unknown = set(names) - set(service_names())
+    unknown = set(argv[1:]) - set(process_names()) - set(service_names())
     if unknown:
         sys.exit(f"unknown service(s): {', '.join(sorted(unknown))}")
+    names = argv[1:] if argv[0] == "supervise" else processes(argv[1:] or service_names())
     if argv[0] == "supervise":
         if len(names) != 1:
             sys.exit("usage: suite.py supervise NAME")

@@ -1,7 +1,7 @@
 """Settings: a service's ``config.yaml``, each key overridable from the environment.
 
 ``NX_<KEY>`` overrides a key for every service started from that environment, and
-``NX_<SERVICE>_<KEY>`` for one (``NX_PLANNING_WEB_SERVER_ADDRESS``). ``AMQP_URI`` is also read bare
+``NX_<SERVICE>_<KEY>`` for one (``NX_PLANNING_OPS_ADDRESS``). ``AMQP_URI`` is also read bare
 (the contract names it). ``DATABASE_URL`` may contain ``{service}``, so that one
 ``NX_DATABASE_URL=postgresql://…/nx_{service}`` gives every service its own database.
 """
@@ -51,12 +51,25 @@ def apply_overrides(config, environ=None):
     return config
 
 
+def ops_address(config):
+    """Where the service serves ``/metrics`` and ``/health``: ``OPS_ADDRESS``, never the public
+    network unless an operator says so (the pod network in containers). nameko's web server binds
+    ``WEB_SERVER_ADDRESS``, which follows it. A service that names only a ``WEB_SERVER_ADDRESS`` (as
+    every one did before ops addresses) keeps its port, on loopback."""
+    config = dict(config)
+    if "OPS_ADDRESS" not in config and "WEB_SERVER_ADDRESS" in config:
+        config["OPS_ADDRESS"] = f"127.0.0.1:{str(config['WEB_SERVER_ADDRESS']).rsplit(':', 1)[-1]}"
+    if "OPS_ADDRESS" in config:
+        config["WEB_SERVER_ADDRESS"] = config["OPS_ADDRESS"]
+    return config
+
+
 def load_settings(service_dir, environ=None):
     """The config of the service in ``service_dir``, with environment overrides applied."""
     path = Path(service_dir) / "config.yaml"
     with open(path, encoding="utf-8") as fh:
         config = yaml.safe_load(fh) or {}
-    config = apply_overrides(config, environ)
+    config = ops_address(apply_overrides(config, environ))
     config["SERVICE_DIR"] = str(Path(service_dir).resolve())
     return config
 

@@ -1,5 +1,6 @@
-"""/health is a liveness probe: it reports the container's own consumers' broker connection, not
-just whether a fresh connection could be made."""
+"""/health is the readiness probe: it reports the container's own consumers' broker connection, not
+just whether a fresh connection could be made; /health/live, the liveness probe, stays 200 while the
+broker is away. Both answer from state the service keeps (no worker, no connection)."""
 
 import time
 
@@ -30,8 +31,8 @@ def approval(container_factory, service_config):
     return container
 
 
-def health(container):
-    response = requests.get(f"http://{container.config['WEB_SERVER_ADDRESS']}/health", timeout=5)
+def health(container, path="/health"):
+    response = requests.get(f"http://{container.config['WEB_SERVER_ADDRESS']}{path}", timeout=5)
     return response.status_code, response.json()
 
 
@@ -40,7 +41,10 @@ def test_health_is_503_while_the_consumers_connection_is_down_and_200_once_it_is
     approval, rabbit_manager, rabbit_config
 ):
     vhost, user = rabbit_config["vhost"], rabbit_config["username"]
-    assert health(approval) == (200, {"status": "ok", "database": "ok", "broker": "ok", "consumers": "ok"})
+    wait_until(lambda: health(approval)[0] == 200)  # the first database check within a second
+    assert health(approval) == (200, {"status": "ok", "database": "ok", "consumers": "ok"})
+    live = (200, {"status": "ok", "consumers": "ok", "health_checker": "ok"})
+    assert health(approval, "/health/live") == live
 
     rabbit_manager._delete("permissions", vhost, user)  # reconnecting is refused until restored
     try:
@@ -49,6 +53,7 @@ def test_health_is_503_while_the_consumers_connection_is_down_and_200_once_it_is
         status, body = wait_until(lambda: (lambda r: r if r[0] == 503 else None)(health(approval)))
         assert body["status"] == "unavailable"
         assert body["consumers"].startswith("error:")
+        assert health(approval, "/health/live") == live  # a broker away is not cured by a restart
     finally:
         rabbit_manager.set_vhost_permissions(vhost, user, ".*", ".*", ".*")
 
@@ -84,3 +89,17 @@ def test_consumer_link_state_refuses_a_dead_thread_or_a_closed_channel():
     ):
         with pytest.raises(ConnectionError):
             consumer_link_state(broken)
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_health_takes_no_worker_and_opens_no_connection(approval, rabbit_manager, rabbit_config, monkeypatch):
+    wait_until(lambda: health(approval)[0] == 200)
+    vhost = rabbit_config["vhost"]
+    connections = sorted(vhost_connections(rabbit_manager, vhost))
+    spawned = []
+    monkeypatch.setattr(approval, "spawn_worker", lambda *args, **kwargs: spawned.append(args))
+    for _ in range(50):
+        assert health(approval)[0] == 200
+        assert health(approval, "/health/live")[0] == 200
+    assert spawned == []
+    assert sorted(vhost_connections(rabbit_manager, vhost)) == connections

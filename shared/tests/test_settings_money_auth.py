@@ -2,6 +2,7 @@
 
 import stat
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +10,8 @@ from nxshared.core.caller import Caller, may_see, org_list_setting
 from nxshared.core.money import parse_money
 from nxshared.secrets import broker_password
 from nxshared.settings import apply_overrides
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_setting_is_overridable_and_typed_like_its_default():
@@ -39,6 +42,23 @@ def test_a_per_service_override_beats_the_suite_wide_one():
     config = {"SERVICE_NAME": "review", "WEB_SERVER_ADDRESS": "0.0.0.0:8002"}
     env = {"NX_WEB_SERVER_ADDRESS": "0.0.0.0:1", "NX_REVIEW_WEB_SERVER_ADDRESS": "127.0.0.1:9"}
     assert apply_overrides(config, env)["WEB_SERVER_ADDRESS"] == "127.0.0.1:9"
+
+
+def test_ops_pages_listen_on_the_ops_address_on_loopback_unless_told_otherwise(tmp_path):
+    from nxshared.discovery import installed_services
+    from nxshared.settings import load_settings, ops_address
+
+    for service in installed_services():
+        config = load_settings(service.directory, environ={})
+        assert config["OPS_ADDRESS"].startswith("127.0.0.1:"), service.name
+        assert config["WEB_SERVER_ADDRESS"] == config["OPS_ADDRESS"]  # nameko's web server binds it
+        if config.get("PUBLIC_APP"):
+            assert config["PUBLIC_OPS_ADDRESS"].startswith("127.0.0.1:"), service.name
+            assert config["PUBLIC_ADDRESS"].rsplit(":", 1)[1] != config["OPS_ADDRESS"].rsplit(":", 1)[1]
+    # a service written before ops addresses keeps its port, on loopback
+    assert ops_address({"WEB_SERVER_ADDRESS": "0.0.0.0:8005"})["WEB_SERVER_ADDRESS"] == "127.0.0.1:8005"
+    env = {"NX_PLANNING_OPS_ADDRESS": "10.0.0.7:9001"}  # the pod network, when an operator says so
+    assert load_settings(ROOT / "services" / "planning", environ=env)["WEB_SERVER_ADDRESS"] == "10.0.0.7:9001"
 
 
 def test_a_bad_override_stops_the_service():

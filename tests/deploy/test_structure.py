@@ -1,10 +1,12 @@
 """No Docker engine runs here, so docker-compose.yml and the Dockerfiles are checked by structure:
-every service is built from its own Dockerfile, copies paths that exist, exposes the port its
-config serves on, and gets its own PostgreSQL database."""
+every service is built from its own Dockerfile, copies paths that exist, exposes its ops port to
+the compose network only, and gets its own PostgreSQL database; a service with public pages has a
+public-side container, the only one whose port is published."""
 
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,11 +16,12 @@ from nxshared.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = sorted(p.parent.name for p in (ROOT / "services").glob("*/config.yaml"))
+PUBLIC = [n for n in SERVICES if load_settings(ROOT / "services" / n, environ={}).get("PUBLIC_APP")]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_compose_runs_every_service_and_the_infrastructure():
-    assert set(COMPOSE["services"]) == {"rabbitmq", "postgres", *SERVICES}
+def test_compose_runs_every_service_its_public_side_and_the_infrastructure():
+    assert set(COMPOSE["services"]) == {"rabbitmq", "postgres", *SERVICES, *(f"{n}-public" for n in PUBLIC)}
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -29,11 +32,30 @@ def test_each_service_builds_from_its_own_dockerfile(name):
     for source in re.findall(r"^COPY (\S+) ", dockerfile, re.M):
         assert (ROOT / source).exists(), f"{name}'s Dockerfile copies missing {source}"
     assert "pip install --no-cache-dir --no-deps /app/shared /app/services/*/" in dockerfile
-    port = load_settings(ROOT / "services" / name, environ={})["WEB_SERVER_ADDRESS"].rsplit(":", 1)[1]
-    assert f"EXPOSE {port}" in dockerfile
-    assert entry["ports"] == [f"{port}:{port}"]
+    port = load_settings(ROOT / "services" / name, environ={})["OPS_ADDRESS"].rsplit(":", 1)[1]
+    assert re.search(rf"^EXPOSE .*\b{port}\b", dockerfile, re.M)
+    # ops pages on the compose network, never published on the host
+    assert "ports" not in entry and entry["expose"] == [port]
+    assert entry["environment"][f"NX_{name.upper()}_OPS_ADDRESS"] == f"0.0.0.0:{port}"
     assert 'CMD ["python", "-m", "nxshared.runner", "."]' in dockerfile
     assert f"WORKDIR /app/services/{name}" in dockerfile
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_a_public_side_runs_apart_on_the_only_published_port(name):
+    settings = load_settings(ROOT / "services" / name, environ={})
+    public, ops = (settings[k].rsplit(":", 1)[1] for k in ("PUBLIC_ADDRESS", "PUBLIC_OPS_ADDRESS"))
+    entry = COMPOSE["services"][f"{name}-public"]
+    assert entry["build"] == COMPOSE["services"][name]["build"]
+    assert entry["command"] == ["python", "-m", "nxshared.public_runner", "."]
+    assert entry["ports"] == [f"{public}:{public}"] and entry["expose"] == [ops]
+    env = entry["environment"]
+    assert env[f"NX_{name.upper()}_PUBLIC_ADDRESS"] == f"0.0.0.0:{public}"
+    assert env[f"NX_{name.upper()}_PUBLIC_OPS_ADDRESS"] == f"0.0.0.0:{ops}"
+    assert env["NX_DATABASE_URL"].endswith(f"/nx_{name}") and "AMQP_URI" not in env  # no broker user
+    assert "PUBLIC_OPS_ADDRESS" in " ".join(entry["healthcheck"]["test"])
+    published = [p for s in COMPOSE["services"].values() for p in s.get("ports", [])]
+    assert not [p for p in published if p.split(":")[-1] == ops]
 
 
 def created_databases(services_dir):
@@ -96,3 +118,57 @@ def test_the_keycloak_realm_puts_the_org_claim_in_every_clients_tokens():
         assert client["attributes"]["access.token.signed.response.alg"] in ("EdDSA", "ES256", "RS256")
     [provider] = realm["components"]["org.keycloak.keys.KeyProvider"]
     assert provider["providerId"] == "eddsa-generated"
+
+
+def test_the_readme_port_table_is_the_settings():
+    """README *Public and ops addresses*: one row per process address, as the settings say."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Public and ops addresses", 1)[1].split("| process |", 1)[1].split("\n\n", 1)[0]
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]) for line in section.splitlines()[2:]}
+    expected = set()
+    for name in SERVICES:
+        settings = load_settings(ROOT / "services" / name, environ={})
+        expected.add(
+            (
+                f"`{name}`",
+                f"`{settings['OPS_ADDRESS']}` (`OPS_ADDRESS`) [`0.0.0.0:{settings['OPS_ADDRESS'].rsplit(':', 1)[1]}`, compose network only]",
+            )
+        )
+        if name in PUBLIC:
+            ops = settings["PUBLIC_OPS_ADDRESS"]
+            expected.add(
+                (
+                    f"`{name}-public`",
+                    f"`{ops}` (`PUBLIC_OPS_ADDRESS`) [`0.0.0.0:{ops.rsplit(':', 1)[1]}`, compose network only]",
+                )
+            )
+            public = settings["PUBLIC_ADDRESS"]
+            expected.add(
+                (
+                    f"`{name}-public`",
+                    f"`{public}` (`PUBLIC_ADDRESS`): `http://127.0.0.1:{public.rsplit(':', 1)[1]}`, as before",
+                )
+            )
+    assert rows == expected
+
+
+def test_the_kubernetes_manifests_are_current_and_probe_readiness_and_liveness_apart():
+    check = subprocess.run([sys.executable, str(ROOT / "deploy" / "k8s_manifests.py"), "--check"], capture_output=True)
+    assert check.returncode == 0, check.stdout
+    for name in SERVICES:
+        settings = load_settings(ROOT / "services" / name, environ={})
+        docs = list(yaml.safe_load_all((ROOT / "deploy" / "k8s" / f"{name}.yaml").read_text(encoding="utf-8")))
+        deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+        ops = {name: settings["OPS_ADDRESS"]}
+        if name in PUBLIC:
+            ops[f"{name}-public"] = settings["PUBLIC_OPS_ADDRESS"]
+        assert set(deployments) == set(ops)
+        for app, address in ops.items():
+            [container] = deployments[app]["spec"]["template"]["spec"]["containers"]
+            port = int(address.rsplit(":", 1)[1])
+            assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": port}
+            assert container["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": port}
+        services = [d for d in docs if d["kind"] == "Service"]
+        assert all(s["spec"]["type"] == "ClusterIP" for s in services)
+        exposed = [p["port"] for s in services for p in s["spec"]["ports"] if p["name"] == "public"]
+        assert exposed == ([int(settings["PUBLIC_ADDRESS"].rsplit(":", 1)[1])] if name in PUBLIC else [])

@@ -16,7 +16,8 @@ from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.utils import find_free_port
 
-from nxshared.discovery import installed_services
+from nxshared.discovery import installed_service, installed_services
+from nxshared.settings import load_settings
 from nxshared.testing import TEST_JWKS_FILE, bearer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,10 +73,17 @@ class Suite:
             NX_OUTBOX_POLL_SECONDS="0.1",
             NX_EVENT_RETRY_BASE_MS="20",
         )
-        self.ports = {}
+        self.ports = {}  # each service's ops address; public sides by their process name
+        self.public_ports = {}
         for name in service_names():
             self.ports[name] = find_free_port()
-            self.env[f"NX_{name.upper()}_WEB_SERVER_ADDRESS"] = f"127.0.0.1:{self.ports[name]}"
+            self.env[f"NX_{name.upper()}_OPS_ADDRESS"] = f"127.0.0.1:{self.ports[name]}"
+            if load_settings(installed_service(name).directory, environ={}).get("PUBLIC_APP"):
+                self.ports[f"{name}-public"] = find_free_port()
+                self.public_ports[name] = find_free_port()
+                self.env[f"NX_{name.upper()}_PUBLIC_OPS_ADDRESS"] = f"127.0.0.1:{self.ports[name + '-public']}"
+                self.env[f"NX_{name.upper()}_PUBLIC_ADDRESS"] = f"127.0.0.1:{self.public_ports[name]}"
+                self.env[f"NX_{name.upper()}_PUBLIC_CACHE_SECONDS"] = "0"  # tests read what they just wrote
         self._proxies = {}
 
     def up(self, *names, **overrides):
@@ -105,8 +113,12 @@ class Suite:
             self._proxies[org] = (proxy, proxy.start())
         return getattr(getattr(self._proxies[org][1], service), method)(**kwargs)
 
-    def http(self, name, path):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.ports[name]}{path}", timeout=5) as resp:
+    def http(self, name, path, headers=None):
+        """A page of ``name`` (a service or a process): ``/public/…`` from the service's public side,
+        anything else (``/metrics``, ``/health``) from the process's ops address."""
+        port = self.public_ports[name] if path.startswith("/public/") else self.ports[name]
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
+        with urllib.request.urlopen(request, timeout=5) as resp:
             body = resp.read().decode()
             return json.loads(body) if resp.headers.get_content_type() == "application/json" else body
 

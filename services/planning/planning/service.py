@@ -1,18 +1,16 @@
 """The nameko adapter of the planning service: decode, authorize, run the use case in one unit of
-work, dump. The rules are in ``planning.domain``, the use cases in ``planning.usecases``."""
-
-from nameko.web.handlers import http
+work, dump. The rules are in ``planning.domain``, the use cases in ``planning.usecases``. The public
+pages (Art 25) are not served here but by planning's public side (``planning.public.PAGES``)."""
 
 from nxshared.catalog import REGISTRY
 from nxshared.core.caller import ANY_ORG, ANY_UNIT
-from nxshared.core.errors import ValidationError
 from nxshared.entrypoints import rpc, subscribe
 from nxshared.gauges import BusinessGauges
-from nxshared.service import ServiceBase, json_response
+from nxshared.service import ServiceBase
 from nxshared.settings import Rules
 from nxshared.validation import dump, load
-from planning import public, usecases
 from planning import schemas as s
+from planning import usecases
 from planning.domain.declaration import PlanningRules
 from planning.models import metadata  # noqa: F401  (maps the domain classes)
 from planning.repository import DeclarationLedger, SqlRepository, TimelineLedger
@@ -183,23 +181,3 @@ class PlanningService(ServiceBase):
         data = load(s.IpExceptionReported, evt.data)
         with self.db.transaction(SqlRepository) as uow:
             usecases.register_ip_exception(uow, evt, data)
-
-    # --- public disclosure (Art 25) -------------------------------------------------------------
-
-    @http("GET", "/public/projects")
-    def public_projects(self, request):
-        """Art 25, one page at a time: ``?page=&page_size=`` (at most 200), ``total`` in the body."""
-        try:
-            paging = load(s.PublicQuery, dict(request.args.items()))
-        except ValidationError as exc:
-            return json_response({"error": exc.code, "message": exc.message}, 400)
-        with self.db.reading() as session:
-            return json_response(public.project_list(SqlRepository(session), **paging))
-
-    @http("GET", "/public/projects/<string:project_id>")
-    def public_project(self, request, project_id):
-        with self.db.reading() as session:
-            body = public.project_detail(SqlRepository(session), project_id)
-        if body is None:
-            return json_response({"error": "NOT_FOUND", "message": "项目不存在"}, 404)
-        return json_response(body)

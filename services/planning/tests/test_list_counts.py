@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import requests
 from nameko.extensions import Entrypoint
 from nameko.testing.services import entrypoint_waiter
 from nameko.testing.utils import get_extension
@@ -19,6 +18,7 @@ from planning.schemas import PAGE_SIZE_MAX
 from planning.service import PlanningService
 
 from .factories import declaration
+from .public import public_get
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -71,8 +71,7 @@ def assert_totals_exact(container, expected_public):
         for filters in FILTERS:
             listed = call(container, "list_projects", org, page_size=PAGE_SIZE_MAX, **filters)
             assert listed["total"] == len(listed["items"]), (org, filters)
-    base = f"http://{container.config['WEB_SERVER_ADDRESS']}"
-    public = requests.get(f"{base}/public/projects?page_size={PAGE_SIZE_MAX}", timeout=5).json()
+    public = public_get(container, "/public/projects", {"page_size": PAGE_SIZE_MAX}).json
     assert public["total"] == len(public["items"]) == expected_public
     assert counted(container) == grouped(container)
 

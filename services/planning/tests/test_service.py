@@ -20,6 +20,7 @@ from planning.models import annual_plans, projects
 from planning.service import PlanningService
 
 from .factories import declaration
+from .public import public_get
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -238,16 +239,66 @@ def test_ip_exception_register_is_fed_by_finance_events(planning, service_config
 
 
 def test_public_pages_never_show_a_classified_project(planning):
-    import requests
-
     open_one = declare(planning)["project_id"]
     secret = declare(planning, classified=True, name="涉密项目名称")["project_id"]
-    base = f"http://{planning.config['WEB_SERVER_ADDRESS']}"
-    listing = requests.get(f"{base}/public/projects", timeout=5)
-    assert [p["project_id"] for p in listing.json()["items"]] == [open_one]
+    listing = public_get(planning, "/public/projects")
+    assert [p["project_id"] for p in listing.json["items"]] == [open_one]
     assert secret not in listing.text and "涉密项目名称" not in listing.text
-    assert requests.get(f"{base}/public/projects/{secret}", timeout=5).status_code == 404
-    assert requests.get(f"{base}/public/projects/{open_one}", timeout=5).json()["stage"] == "declared"
+    hidden = public_get(planning, f"/public/projects/{secret}")
+    assert hidden.status_code == 404 and secret not in hidden.text
+    assert hidden.json == {"error": "NOT_FOUND", "message": "项目不存在"}  # as an unknown one (contract)
+    assert public_get(planning, "/public/projects/prj-none").json == hidden.json
+    assert public_get(planning, f"/public/projects/{open_one}").json["stage"] == "declared"
+
+
+def test_the_public_side_reads_the_database_read_only(planning):
+    """PostgreSQL: every transaction read-only; SQLite: opened ``mode=ro``."""
+    from nxshared.publicside import read_only_engine
+
+    declare(planning)
+    engine = read_only_engine(planning.config["DATABASE_URL"])
+    try:
+        with pytest.raises(Exception, match="read-only|readonly"), engine.connect() as conn:
+            conn.execute(text("DELETE FROM projects"))
+    finally:
+        engine.dispose()
+    assert public_get(planning, "/public/projects").json["total"] == 1
+
+
+def test_the_public_side_comes_back_by_itself_after_losing_its_database_connections(planning):
+    """Its connections cut (a database restart, a failover): the next read reconnects, nothing restarts."""
+    from werkzeug.test import Client
+
+    from nxshared.publicside import PublicApp
+    from planning.public import PAGES
+
+    declare(planning)
+    app = PublicApp(PAGES, planning.config["DATABASE_URL"], {"PUBLIC_CACHE_SECONDS": 0})
+    client = Client(app)
+    try:
+        assert client.get("/public/projects").json["total"] == 1
+        if app.engine.dialect.name == "postgresql":
+            admin = create_engine(planning.config["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://"))
+            with admin.connect() as conn:
+                cut = conn.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalar()
+            admin.dispose()
+            assert cut >= 1
+        app.check()
+        assert app.health.database_state() == "ok"
+        assert client.get("/public/projects").json["total"] == 1
+    finally:
+        app.engine.dispose()
+
+
+def test_the_service_itself_serves_no_public_page(planning):
+    import requests
+
+    assert requests.get(f"http://{planning.config['WEB_SERVER_ADDRESS']}/public/projects", timeout=5).status_code == 404
 
 
 def test_metrics_and_health_are_served(planning):
@@ -261,12 +312,7 @@ def test_metrics_and_health_are_served(planning):
     assert 'nx_rpc_duration_seconds_count{method="declare_project",outcome="ok"} 1.0' in text
     assert 'nx_rpc_refusals_total{code="ANNUAL_PLAN_MISMATCH",method="declare_project"} 1.0' in text
     assert 'nx_planning_projects{status="declared"} 1.0' in text
-    assert requests.get(f"{base}/health", timeout=5).json() == {
-        "status": "ok",
-        "database": "ok",
-        "broker": "ok",
-        "consumers": "ok",
-    }
+    assert requests.get(f"{base}/health", timeout=5).json() == {"status": "ok", "database": "ok", "consumers": "ok"}
 
 
 def test_list_projects_filters_and_pages(planning):
@@ -502,26 +548,20 @@ def test_lists_of_thousands_of_projects_come_paged_counted_and_scoped_from_the_q
     found = call(bulk_planning, "list_projects", "smart_office", year=2028, status="planned", unit="unit:health")
     assert (found["total"], _ids(found)) == (len(office), office[:50])
 
-    import requests
-
-    base = f"http://{bulk_planning.config['WEB_SERVER_ADDRESS']}"
-    listing = requests.get(f"{base}/public/projects", params={"page": 4, "page_size": 200}, timeout=10).json()
+    listing = public_get(bulk_planning, "/public/projects", {"page": 4, "page_size": 200}).json
     assert (listing["total"], _ids(listing)) == (len(public), public[600:800])
     by_id = {r["project_id"]: r for r in rows}
     assert all(p["stage"] == by_id[p["project_id"]]["stage"] for p in listing["items"])
     assert all(p["approval"] == by_id[p["project_id"]]["approval"] for p in listing["items"])
-    assert requests.get(f"{base}/public/projects", params={"page_size": 201}, timeout=5).status_code == 400
+    assert public_get(bulk_planning, "/public/projects", {"page_size": 201}).status_code == 400
 
 
 def test_the_public_list_is_paged_and_shows_the_stage_kept_on_the_project(planning):
-    import requests
-
     declare(planning, classified=True)
     others = [declare(planning)["project_id"] for _ in range(2)]
     pid = _planned_project(planning)
-    base = f"http://{planning.config['WEB_SERVER_ADDRESS']}"
-    first = requests.get(f"{base}/public/projects", params={"page_size": 2}, timeout=5).json()
-    second = requests.get(f"{base}/public/projects", params={"page": 2, "page_size": 2}, timeout=5).json()
+    first = public_get(planning, "/public/projects", {"page_size": 2}).json
+    second = public_get(planning, "/public/projects", {"page": 2, "page_size": 2}).json
     assert (first["total"], first["page"], first["page_size"]) == (3, 1, 2)
     assert sorted(_ids(first) + _ids(second)) == sorted([pid, *others])
     shown = {p["project_id"]: p["stage"] for p in first["items"] + second["items"]}
@@ -532,7 +572,7 @@ def test_the_public_list_is_paged_and_shows_the_stage_kept_on_the_project(planni
         {"approval_no": "南发改〔2027〕1号", "approval_type": "approve", "review_id": "r1", "opinion": "同意"},
     )
     deliver(planning, "record_timeline", payload)
-    detail = requests.get(f"{base}/public/projects/{pid}", timeout=5).json()
+    detail = public_get(planning, f"/public/projects/{pid}").json
     assert (detail["stage"], detail["approval"]) == ("approved", {"approval_no": "南发改〔2027〕1号"})
 
 
