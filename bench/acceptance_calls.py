@@ -22,16 +22,10 @@ import eventlet
 eventlet.monkey_patch()  # noqa: E402
 
 import itertools  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-from common import Callers, Suite, baseline, summary, vhost  # noqa: E402
-from disburse import contracted_project, on_free_ports, until  # noqa: E402
-from security_calls import measured  # noqa: E402
-
-from nxshared.discovery import installed_services  # noqa: E402
+from common import beside_the_echo  # noqa: E402
+from disburse import contracted_project, until  # noqa: E402
 
 METHODS = (
     "register_supervisor",
@@ -104,23 +98,7 @@ def projects_for(n):
 
 
 def main(n):
-    names = [service.name for service in installed_services()]
-    with tempfile.TemporaryDirectory() as tmp, vhost() as amqp_uri:
-        work = Path(tmp)
-        callers = Callers(amqp_uri)
-        try:
-            with baseline(amqp_uri, work / "echo"), on_free_ports(Suite(amqp_uri, work, names)):
-                ids = ready_projects(callers.get, projects_for(n + 5))
-                echo = callers.get("unit:edu").bench_echo
-                samples = measured(lambda: echo.echo("x"), acceptance_calls(callers.get, ids), n)
-        finally:
-            callers.close()
-    echo_s = summary(samples.pop("echo"))
-    report = {"baseline_echo": echo_s}
-    for name, taken in samples.items():
-        s = summary(taken)
-        report[name] = {**s, "ratio_p50": s["p50_ms"] / echo_s["p50_ms"], "ratio_p99": s["p99_ms"] / echo_s["p99_ms"]}
-    print(json.dumps(report, indent=2))
+    beside_the_echo(n, "unit:edu", lambda get: acceptance_calls(get, ready_projects(get, projects_for(n + 5))))
 
 
 if __name__ == "__main__":

@@ -264,3 +264,49 @@ class Callers:
         for proxy, _ in self.proxies.values():
             proxy.stop()
         self.proxies.clear()
+
+
+def measured(echo, calls, n, warmup=5):
+    """Each call ``n`` times (after a warm-up), each beside one echo; the seconds each took, by name."""
+    for _ in range(warmup):
+        for _, call in calls:
+            echo()
+            call()
+    samples = {"echo": [], **{name: [] for name, _ in calls}}
+    for _ in range(n):
+        for name, call in calls:
+            for label, fn in (("echo", echo), (name, call)):
+                start = time.perf_counter()
+                fn()
+                samples[label].append(time.perf_counter() - start)
+    return samples
+
+
+def beside_the_echo(n, echo_org, prepare):
+    """A focused run: every installed service (on free ports) beside the bare echo; ``prepare(get)``
+    readies what the calls need and returns ``[(name, call)]``; each call is timed ``n`` times beside
+    one echo. Prints each call's p50/p99 with its ratios to the echo's."""
+    import json
+    import tempfile
+
+    from disburse import on_free_ports
+
+    from nxshared.discovery import installed_services
+
+    names = [service.name for service in installed_services()]
+    with tempfile.TemporaryDirectory() as tmp, vhost() as amqp_uri:
+        work = Path(tmp)
+        callers = Callers(amqp_uri)
+        try:
+            with baseline(amqp_uri, work / "echo"), on_free_ports(Suite(amqp_uri, work, names)):
+                calls = prepare(callers.get)
+                echo = callers.get(echo_org).bench_echo
+                samples = measured(lambda: echo.echo("x"), calls, n)
+        finally:
+            callers.close()
+    echo_s = summary(samples.pop("echo"))
+    report = {"baseline_echo": echo_s}
+    for name, taken in samples.items():
+        s = summary(taken)
+        report[name] = {**s, "ratio_p50": s["p50_ms"] / echo_s["p50_ms"], "ratio_p99": s["p99_ms"] / echo_s["p99_ms"]}
+    print(json.dumps(report, indent=2))

@@ -16,16 +16,12 @@ import eventlet
 
 eventlet.monkey_patch()  # noqa: E402
 
-import json  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-from common import Callers, Suite, baseline, summary, vhost  # noqa: E402
-from disburse import YEAR, on_free_ports, until  # noqa: E402
+from common import beside_the_echo  # noqa: E402
+from disburse import YEAR, until  # noqa: E402
 
 from nxshared.demo import sample_project  # noqa: E402
-from nxshared.discovery import installed_services  # noqa: E402
 
 METHODS = (
     "grade_system",
@@ -79,42 +75,8 @@ def security_calls(rpc, pid):
     ]
 
 
-def measured(echo, calls, n, warmup=5):
-    """Each call ``n`` times (after a warm-up), each beside one echo; the seconds each took, by name."""
-    import time
-
-    for _ in range(warmup):
-        for _, call in calls:
-            echo()
-            call()
-    samples = {"echo": [], **{name: [] for name, _ in calls}}
-    for _ in range(n):
-        for name, call in calls:
-            for label, fn in (("echo", echo), (name, call)):
-                start = time.perf_counter()
-                fn()
-                samples[label].append(time.perf_counter() - start)
-    return samples
-
-
 def main(n):
-    names = [service.name for service in installed_services()]
-    with tempfile.TemporaryDirectory() as tmp, vhost() as amqp_uri:
-        work = Path(tmp)
-        callers = Callers(amqp_uri)
-        try:
-            with baseline(amqp_uri, work / "echo"), on_free_ports(Suite(amqp_uri, work, names)):
-                pid = planned_project(callers.get)
-                echo = callers.get("data_center").bench_echo
-                samples = measured(lambda: echo.echo("x"), security_calls(callers.get, pid), n)
-        finally:
-            callers.close()
-    echo_s = summary(samples.pop("echo"))
-    report = {"baseline_echo": echo_s}
-    for name, taken in samples.items():
-        s = summary(taken)
-        report[name] = {**s, "ratio_p50": s["p50_ms"] / echo_s["p50_ms"], "ratio_p99": s["p99_ms"] / echo_s["p99_ms"]}
-    print(json.dumps(report, indent=2))
+    beside_the_echo(n, "data_center", lambda get: security_calls(get, planned_project(get)))
 
 
 if __name__ == "__main__":
