@@ -8,8 +8,9 @@ from audit import schemas as s
 from audit.repository import SqlRepository
 from nxshared.catalog import REGISTRY
 from nxshared.clock import Clock
-from nxshared.core.caller import ANY_ORG, ANY_UNIT
+from nxshared.core.caller import ANY_ORG
 from nxshared.entrypoints import rpc, subscribe
+from nxshared.events import Registry
 from nxshared.gauges import BusinessGauges
 from nxshared.service import ServiceBase
 from nxshared.settings import Rules
@@ -18,8 +19,12 @@ from nxshared.validation import dump, load
 # every source of the contract, audit's own too: its case decisions are on the trail like any other
 # (a service that is not installed yet, or newer than audit, still reaches it)
 TRAIL_SOURCES = ("planning", "review", "approval", "finance", "security", "audit")
-TRAIL_READERS = ["audit", "smart_office", "data_center", ANY_UNIT]  # the data center and units: their own
+# audit, the smart office and the owner read a trail; to every other caller it does not exist (NotFound)
+TRAIL_READERS = [ANY_ORG]
 ANOMALY_READERS = ["audit", "smart_office"]
+# the trail reads envelopes only: with no event type registered, every event is kept with its data as
+# sent (a known type is not held to this installation's schema of it, nor upcast)
+ENVELOPES = Registry()
 
 
 def audit_rules(config):
@@ -73,9 +78,9 @@ class AuditService(ServiceBase):
     @subscribe(sources=TRAIL_SOURCES)
     def record_trail(self, payload):
         """Every event of every service of the contract, known type or not, chained onto its
-        project's trail once. A payload that is not an envelope is refused here and parked, never
-        chained."""
-        evt = REGISTRY.decode(payload, unknown_types=True)
+        project's trail once, as it was sent. A payload that is not an envelope is refused here
+        (``MALFORMED_EVENT``) and parked, never chained."""
+        evt = ENVELOPES.decode(payload, unknown_types=True)
         with self.db.transaction(SqlRepository, orm=False) as uow:  # on every event's path
             usecases.record_trail(uow, evt, payload, Clock.now().isoformat())
 
