@@ -94,69 +94,82 @@ class Verification:
 def verify(entries: Sequence[Mapping[str, Any]], checkpoints: Iterable[Head] = ()) -> Verification:
     """Art 27: re-check a trail read in ``seq`` order: each entry numbered in turn, linked to the one
     before and hashed as the rule says; then its length and head against each checkpoint."""
-    return _verified(entries, checkpoints, entry_hash)
+    first_bad = None
+    prev = GENESIS
+    for position, entry in enumerate(entries, start=1):
+        if entry.get("seq") != position or entry.get("prev_hash") != prev or entry_hash(entry) != entry.get("hash"):
+            first_bad = position
+            break
+        prev = entry["hash"]
+    return _held_to([e.get("hash") for e in entries], checkpoints, first_bad)
+
+
+# the canonical text of a stored row, keys in sorted order; strings JSON-encoded, data stored canonical
+_ROW_TEXT = (
+    '{"actor":%s,"data":%s,"event_id":%s,"event_type":%s,"occurred_at":%s,"prev_hash":%s,'
+    '"project_id":%s,"received_at":%s,"seq":%d,"source":%s,"version":%d}'
+)
 
 
 def verify_rows(rows: Sequence[Sequence[Any]], checkpoints: Iterable[Head] = ()) -> Verification:
     """``verify`` on stored rows ``(seq, event_id, event_type, version, source, project_id, actor,
     occurred_at, received_at, data_text, prev_hash, hash)``: the canonical text is assembled from
-    the stored columns (``data`` already canonical) instead of re-encoding every entry — the same
-    bytes as ``canonical`` for every row ``chain_next`` wrote (a unit test holds them equal), ~4×
-    faster. A row whose data text was rewritten, even to equal JSON, no longer hashes the same."""
-    return _verified(rows, checkpoints, _row_hash)
-
-
-def _verified(items: Sequence[Any], checkpoints: Iterable[Head], hash_of: Any) -> Verification:
-    prev = GENESIS
+    the stored columns (``data`` already canonical, the values repeated on a trail encoded once)
+    instead of re-encoding every entry — the same bytes as ``canonical`` for every row
+    ``chain_next`` wrote (a unit test holds them equal), about twice as fast. A row whose data text
+    was rewritten, even to equal JSON, no longer hashes the same."""
     first_bad = None
-    for position, item in enumerate(items, start=1):
-        seq, prev_hash, stored = _seq_links(item)
-        if seq != position or prev_hash != prev or hash_of(item) != stored:
+    prev = GENESIS
+    encoded: dict[Any, str] = {None: "null"}
+
+    def quoted(value: Any) -> str:
+        found = encoded.get(value)
+        if found is None:
+            found = encoded[value] = encode_basestring(value)
+        return found
+
+    sha256 = hashlib.sha256
+    for position, row in enumerate(rows, start=1):
+        seq, event_id, event_type, version, source, project_id, actor, occurred_at, received_at, data, ph, h = row
+        if seq != position or ph != prev or type(version) is not int or not isinstance(data, str):
             first_bad = position
             break
-        prev = stored
+        text = _ROW_TEXT % (
+            quoted(actor),
+            data,
+            encode_basestring(event_id),
+            quoted(event_type),
+            encode_basestring(occurred_at),
+            encode_basestring(ph),
+            quoted(project_id),
+            encode_basestring(received_at),
+            seq,
+            quoted(source),
+            version,
+        )
+        if sha256(text.encode("utf-8")).hexdigest() != h:
+            first_bad = position
+            break
+        prev = h
+    return _held_to([row[11] for row in rows], checkpoints, first_bad)
+
+
+def _held_to(hashes: Sequence[Any], checkpoints: Iterable[Head], first_bad: int | None) -> Verification:
+    """The chain's verdict held to each checkpoint: a trail shorter than one lost its tail; one whose
+    entry at a checkpointed length is not the head recorded there was rewritten up to it."""
     longest = 0
     for checkpoint in checkpoints:
         longest = max(longest, checkpoint.length)
         if checkpoint.length == 0:
             continue
-        if len(items) < checkpoint.length:  # a tail deleted after the checkpoint: the first missing
-            at = len(items) + 1
-        elif _seq_links(items[checkpoint.length - 1])[2] != checkpoint.hash:
+        if len(hashes) < checkpoint.length:  # a tail deleted after the checkpoint: the first missing
+            at = len(hashes) + 1
+        elif hashes[checkpoint.length - 1] != checkpoint.hash:
             # a chain rewritten from an edited entry on, every later hash recomputed: only the
             # checkpointed end is known, so the entry there is named (the earliest such checkpoint)
             at = checkpoint.length
         else:
             continue
         first_bad = at if first_bad is None else min(first_bad, at)
-    head = _seq_links(items[-1])[2] if items else GENESIS
-    return Verification(first_bad is None, len(items), first_bad, head, longest)
-
-
-def _seq_links(item: Any) -> tuple[Any, Any, Any]:
-    if isinstance(item, Mapping):
-        return item.get("seq"), item.get("prev_hash"), item.get("hash")
-    return item[0], item[10], item[11]
-
-
-_ORDER = sorted(range(len(HASHED)), key=lambda i: HASHED[i])  # the columns in key order
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    return encode_basestring(value)
-
-
-def _row_hash(row: Sequence[Any]) -> str:
-    parts = []
-    for i in _ORDER:
-        name = HASHED[i]
-        value = row[i] if name != "data" else None
-        text = row[i] if name == "data" else _text(value)
-        parts.append(f'"{name}":{text}')
-    return hashlib.sha256(("{" + ",".join(parts) + "}").encode("utf-8")).hexdigest()
+    head = hashes[-1] if hashes else GENESIS
+    return Verification(first_bad is None, len(hashes), first_bad, head, longest)
