@@ -191,6 +191,10 @@ class SqlRepository:
                 by_id[row.case_id].findings.append(_finding(row))
         return found
 
+    def case_counts(self) -> dict[str, int]:
+        query = select(cases.c.status, func.count()).group_by(cases.c.status)
+        return {status: int(count) for status, count in self.connection.execute(query)}
+
     def _case(self, query: Any) -> Case | None:
         row = self.connection.execute(query).first()
         if row is None:

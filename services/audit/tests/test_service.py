@@ -446,6 +446,8 @@ def test_an_accepted_project_is_audited_and_each_decision_is_on_its_trail(audit,
     closed = call(audit, "close_case", "audit", case_id=case["case_id"], conclusion="基本合规")
     assert (closed["status"], closed["conclusion"], closed["closed_by"]) == ("closed", "基本合规", "tester@audit")
     assert [f["severity"] for f in closed["findings"]] == ["medium"]
+    metrics = requests.get(f"http://{config['WEB_SERVER_ADDRESS']}/metrics", timeout=5).text
+    assert 'nx_audit_cases{status="closed"} 1.0' in metrics and 'nx_audit_cases{status="open"} 0.0' in metrics
     assert call(audit, "list_cases", "audit", status="open") == []
     types = [p["event_type"] for (p,) in query(config, select(outbox.c.payload).order_by(outbox.c.id))]
     assert types == ["audit.opened", "audit.closed"]
