@@ -89,7 +89,7 @@ def _fill(engine, pid, count):
                 "actor": "li@unit:edu",
                 "data": {"report_id": f"tr-{n}", "kind": "product", "agency": "某软件评测中心", "passed": True},
             }
-            usecases.record_trail(uow, Event(**sent), sent, dt.datetime.now(dt.UTC).isoformat())
+            usecases.record_trail(uow, Event(**sent), dt.datetime.now(dt.UTC).isoformat())
 
 
 def verify_times(url):

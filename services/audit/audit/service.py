@@ -80,7 +80,7 @@ class AuditService(ServiceBase):
         (``MALFORMED_EVENT``) and parked, never chained."""
         evt = ENVELOPES.decode(payload, unknown_types=True)
         with self.db.transaction(SqlRepository, orm=False) as uow:  # on every event's path
-            usecases.record_trail(uow, evt, payload, Clock.now().isoformat())
+            usecases.record_trail(uow, evt, Clock.now().isoformat())
 
     @rpc(allow=TRAIL_READERS)
     def get_trail(self, project_id, after_seq=0, limit=s.LIMIT_MAX):

@@ -70,14 +70,14 @@ Uow = UnitOfWork[Repository]
 # --- the trail (Art 27) -------------------------------------------------------------------------
 
 
-def record_trail(uow: Uow, evt: Event, sent: Mapping[str, Any], received_at: str) -> dict[str, Any] | None:
+def record_trail(uow: Uow, evt: Event, received_at: str) -> dict[str, Any] | None:
     """Chain one event onto its project's trail, once (a redelivery changes nothing). ``evt`` is the
-    decoded event (its id for the inbox), ``sent`` its envelope as it arrived: the trail keeps the
-    data and version as sent, not as this service's schemas read them."""
+    envelope as it arrived (read by its envelope only: its data and version as sent, not as this
+    service's schemas would read them)."""
     if not uow.first_time(evt):
         return None
     trail = evt.project_id or domain.SUITE_TRAIL
-    entry = domain.chain_next(uow.repo.locked_head(trail), sent, received_at)
+    entry = domain.chain_next(uow.repo.locked_head(trail), evt.as_payload(), received_at)
     uow.repo.append(trail, entry)
     if evt.project_id and evt.event_type in domain.TELLS_OWNER:
         project = uow.repo.project(evt.project_id) or Project(evt.project_id)

@@ -53,7 +53,7 @@ def sent(event_type, data=None, project_id=PID, minutes=0, source="planning"):
 
 def record(uow, payload, received_at="2027-06-01T09:30:00+00:00"):
     with uow.transaction():
-        return usecases.record_trail(uow, Event(**payload), payload, received_at)
+        return usecases.record_trail(uow, Event(**payload), received_at)
 
 
 def feed(uow, *steps, project_id=PID):
