@@ -6,7 +6,8 @@ Everything is measured in the same run on this machine, against baselines starte
 a bare nameko echo RPC and a bare nameko event hop (EventDispatcher → event_handler).
 
 1. The suite (every installed service) on SQLite as `make up` starts it, in a private vhost.
-2. Each business RPC's p50/p99 and its ratio to echo's (security's: bench/security_calls.py).
+2. Each business RPC's p50/p99 and its ratio to echo's (security's: bench/security_calls.py; review's
+   delivery and acceptance: bench/acceptance_calls.py).
 3. The event hop review.passed: review's commit → approval's commit, from the commit probe
    (bench/probe: the moment each COMMIT returned, written by the services themselves; no polling).
 4. declare_project per second at 1, 5 and 20 concurrent callers beside echo's rate.
@@ -44,6 +45,8 @@ from collections import defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import bulk_load  # noqa: E402
+from acceptance_calls import METHODS as ACCEPTANCE_METHODS  # noqa: E402
+from acceptance_calls import acceptance_calls, projects_for, ready_projects  # noqa: E402
 from audit_calls import AUDIT_METHODS, audit_calls, audit_hops, verify_on_both, whole_life  # noqa: E402
 from common import (  # noqa: E402
     BENCH,
@@ -237,6 +240,16 @@ def security_latencies(rpc, cfg, timings):
     """security's RPC methods on a planned project, each beside the echo: a re-grade and its filing,
     an inspection, an incident reported and resolved, the posture and the overdue list."""
     calls = security_calls(rpc.get, planned_project(rpc.get))
+    for _ in range(cfg["n"]):
+        for name, call in calls:
+            timings(name, call)
+
+
+def acceptance_latencies(rpc, cfg, timings):
+    """review's delivery and acceptance methods on contracted projects whose MLPS grade is filed,
+    each beside the echo: a supervisor, a test report, the readiness, a pre-check asked for and
+    passed, an acceptance recorded (as failed, so that the next round may start again)."""
+    calls = acceptance_calls(rpc.get, ready_projects(rpc.get, projects_for(cfg["n"])))
     for _ in range(cfg["n"]):
         for name, call in calls:
             timings(name, call)
@@ -543,6 +556,7 @@ def run(cfg):
                     disbursements(rpc, cfg, timings)
                     if "security" in services:
                         security_latencies(rpc, cfg, timings)
+                        acceptance_latencies(rpc, cfg, timings)
                     if "audit" in services:
                         for _ in range(cfg["n"]):
                             for name, call in audit_calls(rpc.get, next(iter(reviews))):
@@ -619,6 +633,9 @@ def table(report):
     for name in SECURITY_METHODS:
         if name in lat:
             rows.append(lat_row(name, lat[name], echo, "p50 ≤ 2× (issue 19)"))
+    for name in ACCEPTANCE_METHODS:
+        if name in lat:
+            rows.append(lat_row(name, lat[name], echo, "p50 ≤ 2× (issue 20)"))
     bare, ours = hop["bare_hop"], hop["hop"]
     rows += [
         f"| bare nameko event hop p50 / p99 (dispatch → handler) | {ms(bare['p50_ms'])} / {ms(bare['p99_ms'])} | baseline (n={bare['n']}) | |",

@@ -261,6 +261,10 @@ def test_a_hosted_custom_software_system_with_an_expert_panel_to_acceptance(suit
     assert [t for t in types if t in steps] == steps
     assert {"supervisor.registered", "test_report.submitted", "mlps.filed"} <= set(types)
     assert suite.http("planning", f"/public/projects/{pid}")["stage"] == "accepted"
+    security_heard = (
+        'nx_events_consumed_total{event_type="acceptance.passed",handler="on_acceptance_passed",outcome="applied"}'
+    )
+    wait_for(lambda: suite.metric("security", security_heard) >= 1, what="security to hear of the acceptance")
 
 
 def test_a_hardware_purchase_with_the_centers_opinion_to_acceptance(suite):

@@ -61,9 +61,13 @@ class PrecheckedV1(Schema):
 
 
 class AcceptanceRecordedV1(Schema):
-    acceptance_id = fields.String(required=True)
-    precheck_id = fields.String(required=True)
+    """``acceptance.passed`` / ``acceptance.failed``. Review always sends every field; a consumer
+    needs only the acceptance ``date`` (security reads the envelope and the date, as CONTRACT
+    §Events describes the event), so the ids and the minutes are optional to read."""
+
     date = fields.String(required=True)
+    acceptance_id = fields.String(load_default=None, allow_none=True)
+    precheck_id = fields.String(load_default=None, allow_none=True)
     minutes = fields.String(load_default="")
 
 

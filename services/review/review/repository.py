@@ -13,6 +13,8 @@ from review.domain import Acceptance, Delivery, Expert, PlannedProject, Precheck
 from review.models import deliveries, reviews
 
 OPEN = ReviewStatus.UNDER_REVIEW.value
+# the delivery's row only: PostgreSQL locks no row of an outer join's nullable side (its supervisor)
+LOCK_DELIVERY = {"of": deliveries}
 NEW_DELIVERY = insert_if_absent(deliveries, "project_id")  # knowing nothing yet: the columns' defaults
 
 
@@ -55,13 +57,13 @@ class SqlRepository:
         return self.session.get(Delivery, project_id)
 
     def locked_delivery(self, project_id: str) -> Delivery | None:
-        return self.session.get(Delivery, project_id, with_for_update=True)
+        return self.session.get(Delivery, project_id, with_for_update=LOCK_DELIVERY)
 
     def delivery_to_learn(self, project_id: str) -> Delivery:
         """The project's delivery, created (knowing nothing yet) if absent, locked: an event about a
         project review has not heard of yet starts its record."""
         self.session.connection().execute(NEW_DELIVERY, {"project_id": project_id})
-        delivery = self.session.get(Delivery, project_id, with_for_update=True)
+        delivery = self.session.get(Delivery, project_id, with_for_update=LOCK_DELIVERY)
         assert delivery is not None
         return delivery
 

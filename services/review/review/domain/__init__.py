@@ -10,29 +10,21 @@ cases record them.
 By article group: ``entities`` (entities, states, the Art 12 settings), ``access`` (Art 4, 10, 11,
 25), ``submission`` (Art 10–12, 18: plans and filings), ``panel`` (Art 12: experts, opinions,
 conclusion), ``delivery`` (a project being built: its entities and stages, what review learns from
-other bureaus' events) and ``acceptance`` (Art 18–21, 24: supervision, test reports, the pre-check
-that names every unmet condition, acceptance).
+other bureaus' events), ``conditions`` (Art 13, 15–20, 24: what must be in hand before
+acceptance, each with a stable code) and ``acceptance`` (Art 18–21: supervision, test reports, the
+pre-check that names every unmet condition, acceptance).
 """
 
 from review.domain.acceptance import (
-    MAJOR_REPORTS,
     PRECHECK_VERDICTS,
-    REPORT_NAMES,
-    Readiness,
-    Unmet,
     check_acceptance_date,
     check_approved,
-    check_conditions_met,
     conclude_precheck,
-    is_major,
-    keep_result,
-    passing_kinds,
     readiness,
     record_acceptance,
     register_supervisor,
     request_precheck,
     submit_test_report,
-    unmet_conditions,
 )
 from review.domain.access import (
     can_see,
@@ -42,6 +34,17 @@ from review.domain.access import (
     check_visible,
     project_not_found,
     review_not_found,
+)
+from review.domain.conditions import (
+    MAJOR_REPORTS,
+    REPORT_NAMES,
+    Readiness,
+    Unmet,
+    check_conditions_met,
+    is_major,
+    keep_result,
+    passing_kinds,
+    unmet_conditions,
 )
 from review.domain.delivery import (
     ACTION_NAMES,
