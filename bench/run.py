@@ -26,6 +26,11 @@ a bare nameko echo RPC and a bare nameko event hop (EventDispatcher → event_ha
    load comes from processes of their own (``http_load.py``): the public flood at nice 19 (it
    stands for clients elsewhere on the internet), the monitor at nice 0 (a light, local load). Then the public side alone at 100,000 projects (10,000 with --quick): its requests/s
    under 64 clients and its p50 for a page read from the database and from its memory.
+9. Audit (bench/audit_calls.py for a focused run): the hop of the same review.passed events into
+   audit's trail (review's commit → audit's commit) beside the bare hop; audit's RPC methods beside
+   echo; verify_trail of 1,000 and 10,000 entries on SQLite and PostgreSQL; the whole life: 1,000
+   projects (100 with --quick) from declaration to a closed audit case across the six services, per
+   second, beside the rate the bare echo answers the same number of calls.
 """
 
 import nxshared  # noqa: F401,I001
@@ -50,6 +55,7 @@ from pathlib import Path  # noqa: E402
 import bulk_load  # noqa: E402
 from acceptance_calls import METHODS as ACCEPTANCE_METHODS  # noqa: E402
 from acceptance_calls import acceptance_calls, projects_for, ready_projects  # noqa: E402
+from audit_calls import AUDIT_METHODS, audit_calls, audit_hops, verify_on_both, whole_life  # noqa: E402
 from common import (  # noqa: E402
     BENCH,
     Callers,
@@ -82,6 +88,7 @@ FULL = dict(
     sizes=(10_000, 100_000),
     call_cap=30,
     budget=20,
+    life_projects=1000,
 )
 QUICK = dict(
     relay_events=2000,
@@ -93,6 +100,7 @@ QUICK = dict(
     sizes=(10_000,),
     call_cap=10,
     budget=5,
+    life_projects=100,
 )
 LOAD_RATE = 100
 LOAD_CALLERS = 10
@@ -188,6 +196,11 @@ def latencies(suite, rpc, cfg, timings):
             timings(name, call)
     ready = prepared_projects(suite, rpc, cfg["hops"] + 10)
     return pipeline_latencies(rpc, ready, timings)
+
+
+def latencies_for_hops(suite, rpc, m):
+    """``m`` planned projects, each with a submitted review (the reviews the hop concludes)."""
+    return pipeline_latencies(rpc, prepared_projects(suite, rpc, m), lambda name, fn: fn())
 
 
 def prepared_projects(suite, rpc, m):
@@ -286,6 +299,9 @@ def event_hops(suite, rpc, reviews, m, timings):
 
     wait_until(lambda: len(hops()) >= m, 120, "approval to apply every review.passed")
     wait_until(lambda: len(listener.hops()) >= 3 + m, 60, "the bare listener")
+    audited = "audit" in {service.name for service in installed_services()}
+    if audited:
+        wait_until(lambda: len(audit_hops(suite.commits())) >= m, 120, "audit to chain every review.passed")
     bare = listener.hops()[3:]
     metric, labels = (
         "nx_event_handler_duration_seconds",
@@ -293,12 +309,15 @@ def event_hops(suite, rpc, reviews, m, timings):
     )
     handled = suite.metric_sum("approval", metric + "_count", **labels)
     handler_ms = 1000 * suite.metric_sum("approval", metric + "_sum", **labels) / handled if handled else None
-    return {
+    found = {
         "hop": summary([total for total, _ in hops()]),
         "hop_until_handler_transaction": summary([until for _, until in hops()]),
         "bare_hop": summary(bare),
         "approval_handler_mean_ms": handler_ms,
     }
+    if audited:
+        found["audit_hop"] = summary(audit_hops(suite.commits()))
+    return found
 
 
 # --- 4: throughput ----------------------------------------------------------------------------------
@@ -680,14 +699,22 @@ def run(cfg):
                     if "security" in services:
                         security_latencies(rpc, cfg, timings)
                         acceptance_latencies(rpc, cfg, timings)
+                    if "audit" in services:
+                        for _ in range(cfg["n"]):
+                            for name, call in audit_calls(rpc.get, next(iter(reviews))):
+                                timings(name, call)
                     report["latency"] = timings.summaries()
                     report["throughput"] = throughput(rpc, cfg)
                     report["sustained"] = sustained(suite, rpc, cfg)
                     report["rss_after_load_mb"] = suite.rss_mb()
                     report["relay_alone"] = relay_alone(amqp_uri, work, cfg["relay_events"])
                     report["lists"] = {"sqlite": lists_at_scale(suite, rpc, cfg)}
+                    if "audit" in services:
+                        report["whole_life"] = whole_life(rpc.get, cfg["life_projects"])
             finally:
                 rpc.close()
+        if "audit" in services:
+            report["verify_trail"] = verify_on_both(work)
         names = ["planning"]
         url = fresh_postgres_databases(names, PG_PREFIX)
         with vhost() as amqp_uri:
@@ -768,6 +795,30 @@ def table(report):
         f"{ms(hop['hop_until_handler_transaction']['p50_ms'])} | | |",
         f"| approval's handler duration (mean, its own metric) | {ms(hop.get('approval_handler_mean_ms'))} | | |",
     ]
+    if "audit_hop" in hop:
+        trail = hop["audit_hop"]
+        rows.append(
+            f"| event hop review.passed into audit's trail, review's commit → audit's commit, p50 / p99 | "
+            f"{ms(trail['p50_ms'])} / {ms(trail['p99_ms'])} | {trail['p50_ms'] / bare['p50_ms']:.2f}× / "
+            f"{trail['p99_ms'] / bare['p99_ms']:.2f}× bare hop | ≤ 3× (issue 21) |"
+        )
+    for name in AUDIT_METHODS:
+        if name in lat:
+            rows.append(lat_row(name, lat[name], echo, "(issue 21)"))
+    for backend, sizes in report.get("verify_trail", {}).items():
+        for size, v in sizes.items():
+            rows.append(
+                f"| `verify_trail` of {int(size):,} entries, {backend}, median / best (CPU median) | "
+                f"{ms(v['median_ms'])} / {ms(v['best_ms'])} ({ms(v['cpu_median_ms'])}) | | "
+                f"{'well under 100 ms' if int(size) == 10_000 else ''} |"
+            )
+    if "whole_life" in report:
+        life = report["whole_life"]
+        rows.append(
+            f"| whole life: {life['projects']:,} projects, declaration → closed audit case, {life['callers']} callers | "
+            f"{life['per_s']:.2f} projects/s ({life['seconds']:.0f} s, {life['calls_per_project']:.1f} calls each) | "
+            f"the bare echo answers as many calls at {life['echo_allows_per_s']:.1f} projects/s | (issue 21) |"
+        )
     for c, r in report["throughput"].items():
         share = r["declare_per_s"] / r["echo_per_s"]
         rows.append(

@@ -2,7 +2,8 @@
 from its declaration to its first disbursement, its system graded and filed under MLPS by the data
 center (Art 24; the sample project is hosted on the Big Data Center), then supervised, tested,
 pre-checked and accepted (Art 19–21; a custom-software project reviewed by an expert panel, so all
-four third-party reports).
+four third-party reports); finally audited (Art 26–27): the audit bureau's case, opened when the
+acceptance arrived, gets a finding and is closed, and the project's trail is verified.
 
 It uses a supplementary project (Art 9), which can be declared any day of the year, so the demo
 does not depend on the December declaration window.
@@ -161,6 +162,7 @@ def _drive(rpc, say):
     say(f"timeline of {pid}: stage {timeline['stage']}")
     for entry in timeline["events"]:
         say(f"  {entry['occurred_at']}  {entry['event_type']}")
+    _audit(rpc, say, pid)
 
 
 def _fund(rpc, say, pid):
@@ -256,3 +258,45 @@ def _accept(rpc, say, pid):
     acceptance = {"date": _today().isoformat(), "passed": True, "minutes": "验收组一致同意通过竣工验收（演示）"}
     accepted = rpc("unit:edu", "review", "record_acceptance", project_id=pid, acceptance=acceptance)
     say(f"accepted on {accepted['date']}: the system may go into operation")
+
+
+def _audit(rpc, say, pid):
+    """Audit: the case opened on the acceptance (Art 26), what the trail shows (Art 27), a finding,
+    the conclusion; then the project's trail re-checked."""
+    cases = until(
+        lambda: rpc("audit", "audit", "list_cases", status="open"),
+        lambda found: any(c["project_id"] == pid for c in found),
+        "audit to open the case on the acceptance",
+    )
+    case_id = next(c["case_id"] for c in cases if c["project_id"] == pid)
+    say(f"audit case {case_id} opened on the acceptance")
+    anomalies = rpc("audit", "audit", "list_anomalies", project_id=pid)
+    say(f"anomalies on the trail: {len(anomalies)}")
+    for anomaly in anomalies:
+        say(f"  {anomaly['rule']} ({anomaly['article']}): {', '.join(anomaly['event_ids'])}")
+    rpc(
+        "audit",
+        "audit",
+        "record_finding",
+        case_id=case_id,
+        severity="low",
+        description="验收资料归档目录不完整（演示）",
+    )
+    closed = rpc("audit", "audit", "close_case", case_id=case_id, conclusion="资金使用合规，建设程序完整（演示）")
+    say(f"audit case closed with {len(closed['findings'])} finding(s): {closed['conclusion']}")
+    timeline = until(
+        lambda: rpc("smart_office", "planning", "get_timeline", project_id=pid),
+        lambda t: t["stage"] == "audited",
+        "the timeline to show the audit closed",
+    )
+    say(f"timeline of {pid}: stage {timeline['stage']}")
+    until(
+        lambda: rpc("audit", "audit", "get_trail", project_id=pid),
+        lambda trail: "audit.closed" in {e["event_type"] for e in trail},
+        "the trail to record the case closed",
+    )
+    verified = rpc("audit", "audit", "verify_trail", project_id=pid)
+    say(
+        f"verify_trail {pid}: ok {verified['ok']}, {verified['entries']} entries, first_bad {verified['first_bad']}, "
+        f"head {verified['head'][:16]}…"
+    )
