@@ -105,12 +105,31 @@ def migrate(url, migrations_dir):
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
     engine = make_engine(url)
+    sqlite = engine.dialect.name == "sqlite"
     try:
-        with engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
+        with engine.connect() as connection:
+            if sqlite:  # SQLite's way to rebuild a table that others reference (ALTER TABLE, step 1)
+                without_foreign_keys(connection)
+            with connection.begin():
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, "head")
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
+                    raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:5]}")
     finally:
         engine.dispose()
+
+
+def without_foreign_keys(connection):
+    """A batch migration on SQLite copies a table, drops the old one and renames the copy; with
+    foreign keys enforced, dropping a table other rows reference fails (an upgraded database that
+    holds projects could not start). The pragma only takes effect outside a transaction, so it is
+    set on the driver's connection before the migration's begins; ``foreign_key_check`` then proves
+    the result consistent before it commits."""
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=OFF")
+    finally:
+        cursor.close()
 
 
 class UnitOfWork:
