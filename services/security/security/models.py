@@ -1,8 +1,7 @@
-"""Security's tables, mapped onto the domain's dataclasses; the last overdue check's report is kept
-in ``overdue`` and ``overdue_checks`` (written and read as rows)."""
+"""Security's tables, read and written as rows (``security.repository`` turns them into the domain's
+dataclasses); the last overdue check's report is kept in ``overdue`` and ``overdue_checks``."""
 
 from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
-from sqlalchemy.orm import registry
 
 from nxshared.tables import UtcDateTime, inbox_table, outbox_table
 from nxshared.validation import CODE_MAX, NAME_MAX
@@ -11,7 +10,6 @@ from security import domain
 ACTOR_MAX = 200  # "sub@org": a token's sub (≤128) and an org code (≤64)
 
 metadata = MetaData()
-mapper_registry = registry(metadata=metadata)
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
@@ -88,7 +86,3 @@ overdue_checks = Table(
     Column("as_of", UtcDateTime),  # the moment on the suite's clock the check looked at
     Column("checked_at", UtcDateTime),  # when it ran
 )
-
-mapper_registry.map_imperatively(domain.Project, projects)
-mapper_registry.map_imperatively(domain.Inspection, inspections)
-mapper_registry.map_imperatively(domain.Incident, incidents)

@@ -13,7 +13,6 @@ from nxshared.settings import Rules
 from nxshared.validation import dump, load
 from security import domain, usecases
 from security import schemas as s
-from security.models import metadata  # noqa: F401  (maps the domain classes)
 from security.repository import SqlRepository
 
 OVERDUE_READERS = ["data_center", "smart_office", "audit"]
@@ -88,7 +87,7 @@ class SecurityService(ServiceBase):
     def grade_system(self, project_id, level, basis):
         """Art 24: grade (or re-grade) the project's system at MLPS level 1–5, with its basis; a re-graded system must be filed again."""
         wanted = load(s.GradeIn, {"project_id": project_id, "level": level, "basis": basis})
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(SqlRepository, orm=False) as uow:
             project = usecases.grade_system(uow, **wanted, caller=self.auth.caller, rules=self.rules, now=self._now())
             return dump(s.GradingOut, project)
 
@@ -98,7 +97,7 @@ class SecurityService(ServiceBase):
         wanted = load(
             s.FilingIn, {"project_id": project_id, "filing_no": filing_no, "evaluation_agency": evaluation_agency}
         )
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(SqlRepository, orm=False) as uow:
             project = usecases.file_grading(uow, **wanted, caller=self.auth.caller, rules=self.rules, now=self._now())
             return dump(s.GradingOut, project)
 
@@ -108,7 +107,7 @@ class SecurityService(ServiceBase):
     def record_inspection(self, project_id, findings, passed):
         """Art 23: record a periodic security inspection; a failed one (`passed` false) names its findings."""
         wanted = load(s.InspectionIn, {"project_id": project_id, "findings": findings, "passed": passed})
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(SqlRepository, orm=False) as uow:
             inspection = usecases.record_inspection(
                 uow, **wanted, caller=self.auth.caller, rules=self.rules, now=self._now()
             )
@@ -118,7 +117,7 @@ class SecurityService(ServiceBase):
     def report_incident(self, incident):
         """Art 23: record a security incident; `occurred_at` carries its time zone and is not later than now; the response is due `INCIDENT_RESPONSE_HOURS[severity]` after it occurred (the result's `deadline`)."""
         wanted = load(s.IncidentIn, {"incident": incident})
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(SqlRepository, orm=False) as uow:
             reported = usecases.report_incident(
                 uow, **wanted, caller=self.auth.caller, rules=self.rules, now=self._now()
             )
@@ -128,7 +127,7 @@ class SecurityService(ServiceBase):
     def resolve_incident(self, incident_id, response):
         """Art 23: record the response that closes an open incident (once); a response after the deadline is marked late in `incident.resolved`."""
         wanted = load(s.ResolveIn, {"incident_id": incident_id, "response": response})
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(SqlRepository, orm=False) as uow:
             resolved = usecases.resolve_incident(
                 uow, **wanted, caller=self.auth.caller, rules=self.rules, now=self._now()
             )
@@ -158,7 +157,7 @@ class SecurityService(ServiceBase):
     @every("OVERDUE_CHECK_SECONDS")
     def check_overdue(self):
         """Finds what is late on the suite's clock and keeps it for ``list_overdue`` and the gauges."""
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(SqlRepository, orm=False) as uow:
             usecases.check_overdue(uow, rules=self.rules, now=self._now(), ran_at=Clock.now())
 
     # --- what security learns from planning, finance and review --------------------------------------------
@@ -166,18 +165,18 @@ class SecurityService(ServiceBase):
     @subscribe("project.planned", source="planning")
     def on_project_planned(self, payload):
         """Art 10, 24: a planned project, classified or not, hosted on the Big Data Center or not."""
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(SqlRepository, orm=False) as uow:
             usecases.on_project_event(uow, REGISTRY.decode(payload))
 
     @subscribe("contract.registered", source="finance")
     def on_contract_registered(self, payload):
         """Art 15, 22: the project is under construction; its security is built with it."""
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(SqlRepository, orm=False) as uow:
             usecases.on_project_event(uow, REGISTRY.decode(payload))
 
     @subscribe("acceptance.passed", source="review")
     def on_acceptance_passed(self, payload):
         """Art 21, 22: the project is accepted. Review does not register this event type yet: it is
         read by its envelope (and its data's ``date`` if any), whatever its version."""
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(SqlRepository, orm=False) as uow:
             usecases.on_project_event(uow, REGISTRY.decode(payload, unknown_types=True))

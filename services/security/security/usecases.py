@@ -29,11 +29,15 @@ class Repository(Protocol):
     def projects_under_way(self) -> list[Project]:
         """Planned projects under construction or accepted."""
 
+    def save_project(self, project: Project) -> None:
+        """Keep the project as a decision left it."""
+
     def project_filed_as(self, filing_no: str) -> Project | None: ...
     def add_inspection(self, inspection: Inspection) -> None: ...
     def last_inspection(self, project_id: str) -> Inspection | None: ...
     def last_inspection_times(self, project_ids: Iterable[str]) -> dict[str, dt.datetime]: ...
     def add_incident(self, incident: Incident) -> None: ...
+    def save_incident(self, incident: Incident) -> None: ...
     def locked_incident(self, incident_id: str) -> Incident | None: ...
     def open_incidents(self, project_id: str | None = None) -> list[Incident]:
         """Open incidents (of one project, or all), by deadline."""
@@ -53,6 +57,7 @@ def grade_system(
     uow: Uow, project_id: str, level: int, basis: str, caller: Caller, rules: SecurityRules, now: dt.datetime
 ) -> Project:
     project, graded = domain.grade_system(uow.repo.locked_project(project_id), level, basis, caller, rules, now)
+    uow.repo.save_project(project)
     uow.emit(graded)
     return project
 
@@ -69,6 +74,7 @@ def file_grading(
     project = uow.repo.locked_project(project_id)
     same_number = uow.repo.project_filed_as(filing_no)
     project, filed = domain.file_grading(project, filing_no, evaluation_agency, same_number, caller, rules, now)
+    uow.repo.save_project(project)
     uow.emit(filed)
     return project
 
@@ -102,6 +108,7 @@ def resolve_incident(
     incident = uow.repo.locked_incident(incident_id)
     project = uow.repo.project(incident.project_id) if incident else None
     resolved, event = domain.resolve_incident(incident, project, response, caller, rules, now)
+    uow.repo.save_incident(resolved)
     uow.emit(event)
     return resolved
 
@@ -141,7 +148,8 @@ def check_overdue(uow: Uow, rules: SecurityRules, now: dt.datetime, ran_at: dt.d
 def on_project_event(uow: Uow, evt: Event) -> None:
     """Art 10, 15, 21: a project planned, contracted or accepted, once per event."""
     if uow.first_time(evt):
-        LEARN[evt.event_type](uow.repo.project_to_learn(domain.project_of(evt)), evt)
+        learned = LEARN[evt.event_type](uow.repo.project_to_learn(domain.project_of(evt)), evt)
+        uow.repo.save_project(learned)
 
 
 LEARN: dict[str, Callable[[Project, Event], Project]] = {

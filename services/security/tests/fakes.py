@@ -23,6 +23,9 @@ class FakeRepository:
     def project_to_learn(self, project_id: str) -> Project:
         return self.known.setdefault(project_id, Project(project_id))
 
+    def save_project(self, project: Project) -> None:
+        self.known[project.project_id] = project
+
     def projects(self, project_ids: Iterable[str]) -> dict[str, Project]:
         return {pid: self.known[pid] for pid in project_ids if pid in self.known}
 
@@ -48,6 +51,9 @@ class FakeRepository:
         return found
 
     def add_incident(self, incident: Incident) -> None:
+        self.incidents[incident.incident_id] = incident
+
+    def save_incident(self, incident: Incident) -> None:
         self.incidents[incident.incident_id] = incident
 
     def locked_incident(self, incident_id: str) -> Incident | None:
