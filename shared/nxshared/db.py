@@ -263,7 +263,7 @@ class Database(DependencyProvider):
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self.ReadSession = sessionmaker(reads_of(self.engine), expire_on_commit=False)
         self.clock = Clock(config.get("TODAY"))
-        self._handles = WeakKeyDictionary()  # worker context → its handle, until the worker's result
+        self._handles: WeakKeyDictionary = WeakKeyDictionary()  # worker context → its handle, until the worker's result
         self.metrics = suite = registry_for(self.container)
         self.relay = OutboxRelay(
             engine=self.engine,

@@ -1,4 +1,6 @@
-"""Review's tables, mapped onto the domain's dataclasses."""
+"""Review's tables: a project, its reviews and the expert pool mapped onto the domain's dataclasses; a
+delivery, its supervisor, reports, pre-checks and acceptances read and written as rows
+(``review.delivery_repository``)."""
 
 from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, MetaData, String, Table, Text, false
 from sqlalchemy.orm import registry, relationship
@@ -147,15 +149,4 @@ mapper_registry.map_imperatively(
             domain.PanelSeat, order_by=panel_seats.c.position, cascade="all, delete-orphan", lazy="selectin"
         )
     },
-)
-mapper_registry.map_imperatively(domain.Supervisor, supervisors)
-mapper_registry.map_imperatively(domain.TestReport, test_reports)
-mapper_registry.map_imperatively(domain.Precheck, prechecks)
-mapper_registry.map_imperatively(domain.Acceptance, acceptances)
-mapper_registry.map_imperatively(
-    domain.Delivery,
-    deliveries,
-    # one statement reads a delivery with its supervisor; the reports, pre-checks and acceptances
-    # are kept beside it and read only where a decision needs one (the latest pre-check)
-    properties={"supervisor": relationship(domain.Supervisor, uselist=False, lazy="joined", cascade="all")},
 )

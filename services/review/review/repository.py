@@ -1,5 +1,6 @@
-"""Review's storage on SQLAlchemy: what the use cases load and add (``usecases.ReviewRepository``)
-and the queries behind the business gauges. A ``locked_…`` method takes the row for update
+"""Review's storage on SQLAlchemy's ORM: what the review's use cases load and add
+(``usecases.ReviewRepository``) and the queries behind the business gauges (delivery and acceptance
+keep theirs in ``review.delivery_repository``). A ``locked_…`` method takes the row for update
 (PostgreSQL; SQLite's write transaction serialises writers anyway), so that two concurrent calls on
 the same project or review are applied one after the other."""
 
@@ -8,14 +9,9 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nxshared.tables import insert_if_absent
-from review.domain import Acceptance, Delivery, Expert, PlannedProject, Precheck, Review, ReviewStatus, TestReport
-from review.models import deliveries, reviews
+from review.domain import Expert, PlannedProject, Review, ReviewStatus
 
 OPEN = ReviewStatus.UNDER_REVIEW.value
-# the delivery's row only: PostgreSQL locks no row of an outer join's nullable side (its supervisor)
-LOCK_DELIVERY = {"of": deliveries}
-NEW_DELIVERY = insert_if_absent(deliveries, "project_id")  # knowing nothing yet: the columns' defaults
 
 
 class SqlRepository:
@@ -50,39 +46,6 @@ class SqlRepository:
 
     def add_expert(self, expert: Expert) -> None:
         self.session.add(expert)
-
-    # --- delivery and acceptance (Art 18–21, 24) -----------------------------------------------
-
-    def delivery(self, project_id: str) -> Delivery | None:
-        return self.session.get(Delivery, project_id)
-
-    def locked_delivery(self, project_id: str) -> Delivery | None:
-        return self.session.get(Delivery, project_id, with_for_update=LOCK_DELIVERY)
-
-    def delivery_to_learn(self, project_id: str) -> Delivery:
-        """The project's delivery, created (knowing nothing yet) if absent, locked: an event about a
-        project review has not heard of yet starts its record."""
-        self.session.connection().execute(NEW_DELIVERY, {"project_id": project_id})
-        delivery = self.session.get(Delivery, project_id, with_for_update=LOCK_DELIVERY)
-        assert delivery is not None
-        return delivery
-
-    def review_outcomes(self, project_id: str) -> list[tuple[str, str]]:
-        """The ``(route, status)`` of each of the project's reviews: what makes it major (Art 20)."""
-        query = select(reviews.c.route, reviews.c.status).where(reviews.c.project_id == project_id)
-        return [(route, status) for route, status in self.session.execute(query)]
-
-    def add_test_report(self, report: TestReport) -> None:
-        self.session.add(report)
-
-    def precheck(self, precheck_id: str | None) -> Precheck | None:
-        return None if precheck_id is None else self.session.get(Precheck, precheck_id)
-
-    def add_precheck(self, precheck: Precheck) -> None:
-        self.session.add(precheck)
-
-    def add_acceptance(self, acceptance: Acceptance) -> None:
-        self.session.add(acceptance)
 
     # --- business gauges ------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from nxshared.settings import Rules
 from nxshared.validation import dump, load
 from review import domain, usecases
 from review import schemas as s
+from review.delivery_repository import DeliveryRepository
 from review.models import metadata  # noqa: F401  (maps the domain classes)
 from review.repository import SqlRepository
 
@@ -57,25 +58,25 @@ class ReviewService(ServiceBase):
     @subscribe("approval.granted", source="approval")
     def on_approval_granted(self, payload):
         """Art 13: the project is approved; its supervisor and test reports may be recorded."""
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(DeliveryRepository, orm=False) as uow:
             usecases.on_delivery_fact(uow, REGISTRY.decode(payload))
 
     @subscribe("contract.registered", source="finance")
     def on_contract_registered(self, payload):
         """Art 15–17: the project's contract is registered."""
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(DeliveryRepository, orm=False) as uow:
             usecases.on_delivery_fact(uow, REGISTRY.decode(payload))
 
     @subscribe("change.unauthorized_reported", "change.unauthorized_resolved", source="planning")
     def on_unauthorized_change(self, payload):
         """Art 18: a change made without approval blocks acceptance until it is resolved."""
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(DeliveryRepository, orm=False) as uow:
             usecases.on_delivery_fact(uow, REGISTRY.decode(payload))
 
     @subscribe("mlps.graded", "mlps.filed", source="security")
     def on_mlps(self, payload):
         """Art 24: a hosted project's MLPS grade, and its filing."""
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(DeliveryRepository, orm=False) as uow:
             usecases.on_delivery_fact(uow, REGISTRY.decode(payload))
 
     # --- submission and filing (Art 10–12) ------------------------------------------------------
@@ -130,21 +131,21 @@ class ReviewService(ServiceBase):
     @rpc(allow=[ANY_UNIT, "data_center"])
     def register_supervisor(self, project_id, supervisor):
         wanted = load(s.SupervisorIn, {"project_id": project_id, "supervisor": supervisor})
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(DeliveryRepository, orm=False) as uow:
             registered = usecases.register_supervisor(uow, self.auth.caller, self.rules, self.clock.now(), **wanted)
             return dump(s.SupervisorOut, registered)
 
     @rpc(allow=[ANY_UNIT, "data_center"])
     def submit_test_report(self, project_id, report):
         wanted = load(s.TestReportIn, {"project_id": project_id, "report": report})
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(DeliveryRepository, orm=False) as uow:
             submitted = usecases.submit_test_report(uow, self.auth.caller, self.rules, self.clock.now(), **wanted)
             return dump(s.TestReportOut, submitted)
 
     @rpc(allow=[ANY_UNIT, "data_center"])
     def request_acceptance_precheck(self, project_id):
         project_id = load(s.ProjectRef, {"project_id": project_id})["project_id"]
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(DeliveryRepository, orm=False) as uow:
             precheck = usecases.request_acceptance_precheck(
                 uow, self.auth.caller, self.rules, self.clock.now(), project_id
             )
@@ -153,7 +154,7 @@ class ReviewService(ServiceBase):
     @rpc(allow=["data_center"])
     def conclude_acceptance_precheck(self, project_id, verdict, opinion):
         decided = load(s.PrecheckConclusionIn, {"project_id": project_id, "verdict": verdict, "opinion": opinion})
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(DeliveryRepository, orm=False) as uow:
             precheck = usecases.conclude_acceptance_precheck(
                 uow, self.auth.caller, self.rules, self.clock.now(), **decided
             )
@@ -162,7 +163,7 @@ class ReviewService(ServiceBase):
     @rpc(allow=[ANY_UNIT, "data_center"])
     def record_acceptance(self, project_id, acceptance):
         wanted = load(s.AcceptanceIn, {"project_id": project_id, "acceptance": acceptance})
-        with self.db.transaction(SqlRepository) as uow:
+        with self.db.transaction(DeliveryRepository, orm=False) as uow:
             recorded = usecases.record_acceptance(
                 uow, self.auth.caller, self.rules, self.clock.today(), self.clock.now(), **wanted
             )
@@ -172,7 +173,9 @@ class ReviewService(ServiceBase):
     def get_acceptance_readiness(self, project_id):
         project_id = load(s.ProjectRef, {"project_id": project_id})["project_id"]
         with self.db.reading() as session:
-            found = usecases.get_acceptance_readiness(SqlRepository(session), self.auth.caller, self.rules, project_id)
+            found = usecases.get_acceptance_readiness(
+                DeliveryRepository(session), self.auth.caller, self.rules, project_id
+            )
             return dump(s.ReadinessOut, found)
 
     # --- reading --------------------------------------------------------------------------------

@@ -40,19 +40,30 @@ class ReviewRepository(Protocol):
     def add_review(self, review: Review) -> None: ...
     def expert(self, expert_id: str) -> Expert | None: ...
     def add_expert(self, expert: Expert) -> None: ...
+
+
+class DeliveryRepository(Protocol):
+    """Delivery and acceptance's (Art 18–21, 24): a changed delivery, supervisor or pre-check is
+    written back with its ``save_…``."""
+
+    def planned_project(self, project_id: str) -> PlannedProject | None: ...
     def delivery(self, project_id: str) -> Delivery | None: ...
     def locked_delivery(self, project_id: str) -> Delivery | None: ...
     def delivery_to_learn(self, project_id: str) -> Delivery:
         """The project's delivery, created (knowing nothing) if unknown, locked until the unit of work ends."""
 
+    def save_delivery(self, delivery: Delivery) -> None: ...
+    def save_supervisor(self, supervisor: Supervisor) -> None: ...
     def review_outcomes(self, project_id: str) -> list[tuple[str, str]]: ...
     def add_test_report(self, report: TestReport) -> None: ...
     def precheck(self, precheck_id: str | None) -> Precheck | None: ...
     def add_precheck(self, precheck: Precheck) -> None: ...
+    def save_precheck(self, precheck: Precheck) -> None: ...
     def add_acceptance(self, acceptance: Acceptance) -> None: ...
 
 
 Uow: TypeAlias = UnitOfWork[ReviewRepository]
+DeliveryUow: TypeAlias = UnitOfWork[DeliveryRepository]
 
 
 # --- what planning tells us (Art 10, 18) --------------------------------------------------------
@@ -93,13 +104,14 @@ def record_estimate_change(uow: Uow, evt: Event) -> None:
 # --- what approval, finance, planning and security tell us (Art 13, 15–18, 24) ------------------
 
 
-def on_delivery_fact(uow: Uow, evt: Event) -> None:
+def on_delivery_fact(uow: DeliveryUow, evt: Event) -> None:
     """A fact acceptance depends on, from the bureau that owns it: the approval granted (Art 13),
     the contract registered (Art 15–17), an unauthorized change reported or resolved (Art 18), the
     MLPS grade or its filing (Art 24). Applied once per event, to the project's locked delivery."""
     if uow.first_time(evt):
         delivery = uow.repo.delivery_to_learn(domain.project_of(evt))
         LEARN[evt.event_type](delivery, evt)
+        _keep(uow, delivery)
 
 
 LEARN: dict[str, Callable[[Delivery, Event], None]] = {
@@ -169,42 +181,44 @@ def conclude_review(
 
 
 def register_supervisor(
-    uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str, supervisor: dict[str, Any]
+    uow: DeliveryUow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str, supervisor: dict[str, Any]
 ) -> Supervisor:
     project = uow.repo.planned_project(project_id)
     registered, events = domain.register_supervisor(
         project, uow.repo.locked_delivery(project_id), supervisor, caller, rules, now
     )
+    uow.repo.save_supervisor(registered)
     uow.emit(*events)
     return registered
 
 
 def submit_test_report(
-    uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str, report: dict[str, Any]
+    uow: DeliveryUow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str, report: dict[str, Any]
 ) -> TestReport:
     project = uow.repo.planned_project(project_id)
-    submitted, events = domain.submit_test_report(
-        project, uow.repo.locked_delivery(project_id), report, caller, rules, now
-    )
+    delivery = uow.repo.locked_delivery(project_id)
+    submitted, events = domain.submit_test_report(project, delivery, report, caller, rules, now)
     uow.repo.add_test_report(submitted)
+    _keep(uow, delivery)
     uow.emit(*events)
     return submitted
 
 
 def request_acceptance_precheck(
-    uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str
+    uow: DeliveryUow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str
 ) -> Precheck:
     project = uow.repo.planned_project(project_id)
     delivery = uow.repo.locked_delivery(project_id)
     outcomes = uow.repo.review_outcomes(project_id)
     precheck, events = domain.request_precheck(project, delivery, outcomes, caller, rules, now)
     uow.repo.add_precheck(precheck)
+    _keep(uow, delivery)
     uow.emit(*events)
     return precheck
 
 
 def conclude_acceptance_precheck(
-    uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str, verdict: str, opinion: str
+    uow: DeliveryUow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str, verdict: str, opinion: str
 ) -> Precheck:
     project = uow.repo.planned_project(project_id)
     delivery = uow.repo.locked_delivery(project_id)
@@ -213,12 +227,14 @@ def conclude_acceptance_precheck(
     precheck, events = domain.conclude_precheck(
         project, delivery, latest, outcomes, verdict, opinion, caller, rules, now
     )
+    uow.repo.save_precheck(precheck)
+    _keep(uow, delivery)
     uow.emit(*events)
     return precheck
 
 
 def record_acceptance(
-    uow: Uow,
+    uow: DeliveryUow,
     caller: Caller,
     rules: ReviewRules,
     today: dt.date,
@@ -234,6 +250,7 @@ def record_acceptance(
         project, delivery, latest, outcomes, acceptance, caller, rules, today, now
     )
     uow.repo.add_acceptance(recorded)
+    _keep(uow, delivery)
     uow.emit(*events)
     return recorded
 
@@ -255,10 +272,18 @@ def list_reviews(repo: ReviewRepository, caller: Caller, rules: ReviewRules, pro
     return repo.reviews_of(project_id)
 
 
-def get_acceptance_readiness(repo: ReviewRepository, caller: Caller, rules: ReviewRules, project_id: str) -> Readiness:
+def get_acceptance_readiness(
+    repo: DeliveryRepository, caller: Caller, rules: ReviewRules, project_id: str
+) -> Readiness:
     """What the project still lacks for its acceptance (Art 18–21, 24), as the pre-check would say it."""
     project = repo.planned_project(project_id)
     return domain.readiness(project, repo.delivery(project_id), repo.review_outcomes(project_id), caller, rules)
+
+
+def _keep(uow: DeliveryUow, delivery: Delivery | None) -> None:
+    """Write back the delivery a decision changed (a project with none is refused before this)."""
+    if delivery is not None:
+        uow.repo.save_delivery(delivery)
 
 
 def _open_review(uow: Uow, caller: Caller, rules: ReviewRules, review_id: str) -> tuple[Review, PlannedProject]:

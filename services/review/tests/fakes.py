@@ -1,6 +1,10 @@
-"""An in-memory stand-in for ``review.repository.SqlRepository``, for the use-case tests."""
+"""An in-memory stand-in for ``review.repository.SqlRepository`` and
+``review.delivery_repository.DeliveryRepository``, for the use-case tests. As those do, it hands out
+deliveries and pre-checks that are the caller's own: a change is kept only by its ``save_…``."""
 
-from review.domain import Acceptance, Delivery, Expert, PlannedProject, Precheck, Review, TestReport
+from copy import deepcopy
+
+from review.domain import Acceptance, Delivery, Expert, PlannedProject, Precheck, Review, Supervisor, TestReport
 
 
 class FakeRepository:
@@ -40,12 +44,20 @@ class FakeRepository:
         self.experts[expert.expert_id] = expert
 
     def delivery(self, project_id: str) -> Delivery | None:
-        return self.deliveries.get(project_id)
+        return deepcopy(self.deliveries.get(project_id))
 
     locked_delivery = delivery
 
     def delivery_to_learn(self, project_id: str) -> Delivery:
-        return self.deliveries.setdefault(project_id, Delivery(project_id=project_id))
+        return deepcopy(self.deliveries.setdefault(project_id, Delivery(project_id=project_id)))
+
+    def save_delivery(self, delivery: Delivery) -> None:
+        kept = self.deliveries[delivery.project_id]
+        self.deliveries[delivery.project_id] = deepcopy(delivery)
+        self.deliveries[delivery.project_id].supervisor = kept.supervisor  # kept by ``save_supervisor``
+
+    def save_supervisor(self, supervisor: Supervisor) -> None:
+        self.deliveries[supervisor.project_id].supervisor = deepcopy(supervisor)
 
     def review_outcomes(self, project_id: str) -> list[tuple[str, str]]:
         return [(r.route, r.status) for r in self.reviews_of(project_id)]
@@ -54,10 +66,12 @@ class FakeRepository:
         self.test_reports[report.report_id] = report
 
     def precheck(self, precheck_id: str | None) -> Precheck | None:
-        return None if precheck_id is None else self.prechecks.get(precheck_id)
+        return None if precheck_id is None else deepcopy(self.prechecks.get(precheck_id))
 
     def add_precheck(self, precheck: Precheck) -> None:
-        self.prechecks[precheck.precheck_id] = precheck
+        self.prechecks[precheck.precheck_id] = deepcopy(precheck)
+
+    save_precheck = add_precheck
 
     def add_acceptance(self, acceptance: Acceptance) -> None:
         self.acceptances[acceptance.acceptance_id] = acceptance
