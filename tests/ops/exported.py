@@ -33,7 +33,7 @@ def _names(registry):
     return found
 
 
-def _business_gauge_names():
+def business_gauge_names():
     """The names each service's business gauges yield: read from the gauge function's code (a
     gauge that counts rows by year or status yields nothing on an empty database, and must still
     be known by name)."""
@@ -58,7 +58,7 @@ def exported_metric_names(tmp_path):
     registry = CollectorRegistry()
     SuiteMetrics(registry)
     names = _names(registry) | _names(PublicMetrics().registry) | {"up"}
-    return names | _outbox_gauge_names(tmp_path) | _business_gauge_names()
+    return names | _outbox_gauge_names(tmp_path) | business_gauge_names()
 
 
 def metric_names_in(expr):
