@@ -198,7 +198,7 @@ def test_the_kubernetes_manifests_are_current_and_probe_readiness_and_liveness_a
     assert check.returncode == 0, check.stdout
     for name in SERVICES:
         settings = load_settings(ROOT / "services" / name, environ={})
-        docs = list(yaml.safe_load_all((ROOT / "deploy" / "k8s" / f"{name}.yaml").read_text(encoding="utf-8")))
+        docs = list(yaml.safe_load_all((ROOT / "deploy" / "k8s" / name / f"{name}.yaml").read_text(encoding="utf-8")))
         deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
         ops = {name: settings["OPS_ADDRESS"]}
         if name in PUBLIC:
