@@ -119,3 +119,10 @@ def test_the_alertmanager_configuration_is_valid():
         ["amtool", "check-config", str(PROMETHEUS / "alertmanager.yml")], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_readme_lists_every_alert():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Operations", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip().strip("`") for line in section.splitlines() if line.startswith("| `Nx")}
+    assert rows == {rule["alert"] for rule in alerting_rules()}
