@@ -4,9 +4,11 @@ PY := $(VENV)/bin/python
 SERVICES := $(sort $(patsubst services/%/pyproject.toml,%,$(wildcard services/*/pyproject.toml)))
 PYTHON ?= python3
 
-.PHONY: setup broker run up down status test test-unit test-e2e lint format bench clean faults
+.PHONY: setup broker run up down status test test-unit test-e2e lint format bench clean faults monitor monitor-down monitor-status
 
+# Prometheus's tools (promtool, prometheus, prometheus-alertmanager): Debian's packages, when root
 setup: $(VENV)/.installed
+	@bash deploy/ensure-prometheus.sh
 
 $(VENV)/.installed: requirements.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +30,16 @@ down:
 
 status:
 	@$(PY) deploy/suite.py status
+
+# Prometheus (127.0.0.1:9190) and Alertmanager (127.0.0.1:9193) scraping the suite `make up` runs
+monitor: setup
+	@$(PY) deploy/monitor.py up
+
+monitor-down:
+	@$(PY) deploy/monitor.py down
+
+monitor-status:
+	@$(PY) deploy/monitor.py status
 
 test: setup
 	@bash deploy/ensure-rabbitmq.sh --management

@@ -20,8 +20,49 @@ PUBLIC = [n for n in SERVICES if load_settings(ROOT / "services" / n, environ={}
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
+MONITORING = {"prometheus", "alertmanager", "grafana"}
+
+
 def test_compose_runs_every_service_its_public_side_and_the_infrastructure():
-    assert set(COMPOSE["services"]) == {"rabbitmq", "postgres", *SERVICES, *(f"{n}-public" for n in PUBLIC)}
+    assert set(COMPOSE["services"]) == {
+        "rabbitmq",
+        "postgres",
+        *MONITORING,
+        *SERVICES,
+        *(f"{n}-public" for n in PUBLIC),
+    }
+
+
+def test_compose_monitors_the_suite_with_the_generated_configuration_and_dashboards():
+    """Prometheus reads deploy/prometheus (its compose configuration scrapes each process by its
+    container's name), Grafana the provisioning and dashboards of deploy/grafana; their pages are
+    published on the host's loopback only."""
+    prometheus, grafana = COMPOSE["services"]["prometheus"], COMPOSE["services"]["grafana"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus-compose.yml" in prometheus["command"]
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in grafana["volumes"]
+    alertmanager = COMPOSE["services"]["alertmanager"]
+    assert "./deploy/prometheus/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro" in alertmanager["volumes"]
+    for name in MONITORING:
+        assert all(p.startswith("127.0.0.1:") for p in COMPOSE["services"][name]["ports"]), name
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus-compose.yml").read_text())
+    [job] = config["scrape_configs"]
+    scraped = {target for c in job["static_configs"] for target in c["targets"]}
+    expected = set()
+    for name in SERVICES:
+        settings = load_settings(ROOT / "services" / name, environ={})
+        expected.add(f"{name}:{settings['OPS_ADDRESS'].rsplit(':', 1)[1]}")
+        if name in PUBLIC:
+            expected.add(f"{name}-public:{settings['PUBLIC_OPS_ADDRESS'].rsplit(':', 1)[1]}")
+    assert scraped == expected and all(target.split(":")[0] in COMPOSE["services"] for target in scraped)
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
+    datasource = yaml.safe_load(
+        (ROOT / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text()
+    )
+    assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
+    provider = yaml.safe_load((ROOT / "deploy" / "grafana" / "provisioning" / "dashboards" / "nx.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -157,7 +198,7 @@ def test_the_kubernetes_manifests_are_current_and_probe_readiness_and_liveness_a
     assert check.returncode == 0, check.stdout
     for name in SERVICES:
         settings = load_settings(ROOT / "services" / name, environ={})
-        docs = list(yaml.safe_load_all((ROOT / "deploy" / "k8s" / f"{name}.yaml").read_text(encoding="utf-8")))
+        docs = list(yaml.safe_load_all((ROOT / "deploy" / "k8s" / name / f"{name}.yaml").read_text(encoding="utf-8")))
         deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
         ops = {name: settings["OPS_ADDRESS"]}
         if name in PUBLIC:
