@@ -13,7 +13,7 @@ from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import Project, Scope
 from planning.domain.plans import AnnualPlan
 from planning.domain.timeline import DISCLOSED as _DISCLOSED
-from planning.domain.timeline import Disclosure, IpException, TimelineEntry
+from planning.domain.timeline import Disclosure, IpException, PublicEntry, TimelineEntry
 from planning.models import annual_plans, project_counts, projects, public_totals, timeline
 from planning.usecases import ProjectFilters, PublicFilters
 
@@ -166,20 +166,20 @@ class SqlRepository(DeclarationLedger):
         rows = self.connection.execute(select(public_totals).where(public_totals.c.n > 0))
         return [row._mapping for row in rows]
 
-    def public_timelines(
-        self, project_ids: Sequence[str], event_types: Sequence[str]
-    ) -> dict[str, list[TimelineEntry]]:
-        """The entries of these types on the timelines of these projects, in order, in one query."""
+    def public_timelines(self, project_ids: Sequence[str], event_types: Sequence[str]) -> dict[str, list[PublicEntry]]:
+        """The entries of these types on the timelines of these projects, in order, in one query,
+        as plain tuples of what the public pages show."""
         if not project_ids:
             return {}
+        c = timeline.c
         query = (
-            select(timeline)
-            .where(timeline.c.project_id.in_(list(project_ids)), timeline.c.event_type.in_(list(event_types)))
-            .order_by(timeline.c.project_id, timeline.c.occurred_at, timeline.c.seq)
+            select(c.event_id, c.project_id, c.event_type, c.occurred_at, c.data)
+            .where(c.project_id.in_(list(project_ids)), c.event_type.in_(list(event_types)))
+            .order_by(c.project_id, c.occurred_at, c.seq)
         )
-        found: dict[str, list[TimelineEntry]] = {pid: [] for pid in project_ids}
+        found: dict[str, list[PublicEntry]] = {pid: [] for pid in project_ids}
         for row in self.connection.execute(query):
-            found[row.project_id].append(TimelineEntry(**row._mapping))
+            found[row.project_id].append(PublicEntry(*row))
         return found
 
     def public_project(self, project_id: str) -> Mapping[str, Any] | None:

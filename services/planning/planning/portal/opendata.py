@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from planning.domain.timeline import TimelineEntry
+from planning.domain.timeline import PublicEntry
 from planning.portal.labels import CATEGORY, PROCUREMENT_METHOD, org_name
 
 OC4IDS_VERSION = "0.9"
@@ -94,7 +94,7 @@ def day(date: str) -> str:
     return f"{date[:10]}T00:00:00+08:00"
 
 
-def updated(row: Mapping[str, Any], entries: Sequence[TimelineEntry]) -> str:
+def updated(row: Mapping[str, Any], entries: Sequence[PublicEntry]) -> str:
     """When the project last changed as the public sees it: its latest public entry, or its declaration."""
     if entries:
         return entries[-1].occurred_at
@@ -123,7 +123,7 @@ def _finance() -> dict[str, str]:
     return _ref(FINANCE, org_name(FINANCE))
 
 
-def _transactions(row: Mapping[str, Any], entries: Sequence[TimelineEntry]) -> list[dict[str, Any]]:
+def _transactions(row: Mapping[str, Any], entries: Sequence[PublicEntry]) -> list[dict[str, Any]]:
     """Each disbursement (Art 18): finance pays the vendor (the unit, before there is one)."""
     payee = _vendor(row) or _unit(row)
     return [
@@ -151,7 +151,7 @@ def _parties(row: Mapping[str, Any], ocds: bool) -> list[dict[str, Any]]:
 # --- OC4IDS ---------------------------------------------------------------------------------------
 
 
-def oc4ids_project(row: Mapping[str, Any], entries: Sequence[TimelineEntry], site: Site) -> dict[str, Any]:
+def oc4ids_project(row: Mapping[str, Any], entries: Sequence[PublicEntry], site: Site) -> dict[str, Any]:
     """One disclosed project as an OC4IDS project."""
     pid = row["project_id"]
     budget: dict[str, Any] = {
@@ -204,7 +204,7 @@ def oc4ids_project(row: Mapping[str, Any], entries: Sequence[TimelineEntry], sit
     return project
 
 
-def _oc4ids_process(row: Mapping[str, Any], entries: Sequence[TimelineEntry], site: Site) -> dict[str, Any] | None:
+def _oc4ids_process(row: Mapping[str, Any], entries: Sequence[PublicEntry], site: Site) -> dict[str, Any] | None:
     procurement, contract = row["procurement"], row["contract"]
     if not procurement and not contract:
         return None
@@ -236,7 +236,7 @@ def _oc4ids_process(row: Mapping[str, Any], entries: Sequence[TimelineEntry], si
 
 
 def oc4ids_package(
-    rows: Sequence[Mapping[str, Any]], timelines: Mapping[str, Sequence[TimelineEntry]], site: Site, uri: str
+    rows: Sequence[Mapping[str, Any]], timelines: Mapping[str, Sequence[PublicEntry]], site: Site, uri: str
 ) -> dict[str, Any]:
     projects = [oc4ids_project(row, timelines.get(row["project_id"], ()), site) for row in rows]
     return {
@@ -252,7 +252,7 @@ def oc4ids_package(
 # --- OCDS -----------------------------------------------------------------------------------------
 
 
-def ocds_release(row: Mapping[str, Any], entries: Sequence[TimelineEntry], site: Site) -> dict[str, Any]:
+def ocds_release(row: Mapping[str, Any], entries: Sequence[PublicEntry], site: Site) -> dict[str, Any]:
     """One disclosed project's contracting process as a compiled OCDS release."""
     pid, date = row["project_id"], updated(row, entries)
     ocid = site.ocid(pid)
@@ -313,7 +313,7 @@ def ocds_release(row: Mapping[str, Any], entries: Sequence[TimelineEntry], site:
 
 
 def ocds_package(
-    rows: Sequence[Mapping[str, Any]], timelines: Mapping[str, Sequence[TimelineEntry]], site: Site, uri: str
+    rows: Sequence[Mapping[str, Any]], timelines: Mapping[str, Sequence[PublicEntry]], site: Site, uri: str
 ) -> dict[str, Any]:
     releases = [ocds_release(row, timelines.get(row["project_id"], ()), site) for row in rows]
     return {

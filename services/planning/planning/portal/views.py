@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from planning.domain.timeline import STAGES, TimelineEntry
+from planning.domain.timeline import STAGES, PublicEntry
 from planning.portal import labels
 from planning.portal.opendata import Site
 from planning.usecases import PublicFilters
@@ -181,7 +181,7 @@ class Step:
     detail: str | None
 
 
-def steps(row: Mapping[str, Any], entries: Sequence[TimelineEntry]) -> list[Step]:
+def steps(row: Mapping[str, Any], entries: Sequence[PublicEntry]) -> list[Step]:
     out = []
     for entry in entries:
         decision = labels.DECISIONS.get(entry.event_type)
@@ -195,7 +195,7 @@ def steps(row: Mapping[str, Any], entries: Sequence[TimelineEntry]) -> list[Step
     return out
 
 
-def project_page(row: Mapping[str, Any], entries: Sequence[TimelineEntry], site: Site) -> bytes:
+def project_page(row: Mapping[str, Any], entries: Sequence[PublicEntry], site: Site) -> bytes:
     budget = row["budget"] or {}
     approved = budget.get("approved_amount")
     disbursed = row["disbursed"]
@@ -216,7 +216,9 @@ def project_page(row: Mapping[str, Any], entries: Sequence[TimelineEntry], site:
 
 def not_found_page(site: Site) -> bytes:
     """The same page for a project that does not exist and for one the public may not see."""
-    return render("error.html", title="项目不存在", message="没有找到这个项目。它可能不存在，或不属于公开范围。", site=site)
+    return render(
+        "error.html", title="项目不存在", message="没有找到这个项目。它可能不存在，或不属于公开范围。", site=site
+    )
 
 
 def refused_page(message: str, site: Site) -> bytes:
