@@ -14,6 +14,7 @@ $(VENV)/.installed: requirements.lock shared/pyproject.toml $(wildcard services/
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.lock
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e shared $(addprefix -e services/,$(SERVICES))
+	@bash deploy/ensure-chromium.sh
 	touch $@
 
 broker:

@@ -143,8 +143,9 @@ class Suite:
         return f"http://127.0.0.1:{self.public_ports[name]}{path}"
 
     def http(self, name, path, timeout=10):
-        """``/public/…`` from the service's public side, anything else from the process's ops address."""
-        port = self.public_ports[name] if path.startswith("/public/") else self.ports[name]
+        """``/public/…`` and ``/portal/…`` from the service's public side, anything else from the
+        process's ops address."""
+        port = self.public_ports[name] if path.startswith(("/public/", "/portal/")) else self.ports[name]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as resp:
             return resp.read()
 

@@ -15,7 +15,8 @@ a bare nameko echo RPC and a bare nameko event hop (EventDispatcher → event_ha
    the time the backlog needs to reach 0 after the load; and the outbox relay by itself (nxshared's
    OutboxRelay on a pre-filled SQLite outbox): how many events per second it publishes and marks.
 6. list_projects and /public/projects p50 at 10,000 and 100,000 projects (10,000 only with
-   --quick), bulk-loaded (bench/bulk_load.py), on SQLite and on PostgreSQL. A call slower than the
+   --quick), and the portal's /portal/, /public/oc4ids/projects and /public/ocds/releases beside
+   /public/projects (bench/portal_pages.py for a focused run), bulk-loaded (bench/bulk_load.py), on SQLite and on PostgreSQL. A call slower than the
    cap is reported as "> N s". Beside them, how many times planning's event loop was held longer
    than 50 ms meanwhile (its ``nx_event_loop_stalls_total``): a query must not freeze the process.
 7. Each service's resident memory idle, after the load, and planning's after the list queries.
@@ -532,12 +533,42 @@ def lists_at_scale(suite, rpc, cfg):
                 "bulk_load_s": load_s,
                 "list_projects": capped(suite, listing, cfg),
                 "public_projects": capped(suite, public, cfg),
+                **portal_pages(suite, cfg),
             }
             out[size]["loop_stalls"] = (suite.metric("planning", "nx_event_loop_stalls_total") or 0.0) - stalls
         out["planning_rss_mb"] = suite.rss_mb()["planning"]
     finally:
         engine.dispose()
     return out
+
+
+PORTAL_PAGES = {"portal": "/portal/", "oc4ids": "/public/oc4ids/projects", "ocds": "/public/ocds/releases"}
+
+
+def portal_pages(suite, cfg):
+    """The portal's list and the open-data packages (issue 22), each read from the database every
+    time (the bench's public side keeps no page in memory), as ``capped`` measures the others."""
+
+    def page(path):
+        return lambda cap: suite.http("planning", path, timeout=cap)
+
+    return {name: capped(suite, page(path), cfg) for name, path in PORTAL_PAGES.items()}
+
+
+def portal_row(m, size, backend):
+    """``/portal/`` and ``/public/oc4ids/projects`` (and the OCDS package) beside ``/public/projects``
+    measured in the same run (the ratio), target p50 ≤ 20 ms at 100,000 projects."""
+    base = m["public_projects"]["p50_ms"]
+
+    def cell(name):
+        p50 = m[name]["p50_ms"]
+        return capped_cell(m[name]) + ("" if p50 is None or not base else f" (×{p50 / base:.2f})")
+
+    return (
+        f"| `/portal/` / `/public/oc4ids/projects` / `/public/ocds/releases` p50 (ratio to `/public/projects`), "
+        f"{m.get('projects', int(size)):,} projects, {backend} | {cell('portal')} / {cell('oc4ids')} / {cell('ocds')} | "
+        f"page of 20 / packages of 50, each read from the database | ≤ 20 ms at 100,000 |"
+    )
 
 
 def first_project(suite, rpc):
@@ -850,6 +881,8 @@ def table(report):
                 f"{capped_cell(m['list_projects'])} / {capped_cell(m['public_projects'])} | bulk load of {m['bulk_loaded']:,}: {m['bulk_load_s']:.1f} s; "
                 f"planning's event loop held > 50 ms during the queries: {m.get('loop_stalls', 0):.0f} times | ≤ 15 ms at 100,000 |"
             )
+            if "portal" in m:
+                rows.append(portal_row(m, size, backend))
     idle, after = report["rss_idle_mb"], report["rss_after_load_mb"]
     for name in idle:
         rows.append(f"| {name} RSS idle / after the load | {idle[name]:.0f} MB / {after[name]:.0f} MB | | |")

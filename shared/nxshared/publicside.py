@@ -55,7 +55,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, RequestRedirect, Rule
 
 from nxshared.core.errors import ValidationError
 from nxshared.db import normalize_url
@@ -72,16 +72,32 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 Page = Callable[..., Any]
 
 
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Body:
+    """A page's answer other than JSON: its bytes, their content type and its status (an HTML page,
+    a spreadsheet, a page of its own for "not found"). Cached, tagged and answered as JSON is."""
+
+    content: bytes
+    content_type: str
+    status: int = 200
+
+
 @dataclass(frozen=True)
 class PublicPages:
     """What a service discloses: ``routes`` maps a werkzeug rule (``/public/projects/<project_id>``)
-    to a page function ``page(repo, args, **path_values)`` that returns the JSON body, or None when
-    there is no such thing (404), and raises ``ValidationError`` for a bad query (400);
-    ``repository(session)`` builds what the pages read through."""
+    to a page function ``page(repo, args, **path_values)`` that returns the JSON body, a ``Body``
+    (any other content type, or a status of its own), or None when there is no such thing (404),
+    and raises ``ValidationError`` for a bad query (400); ``repository(session)`` builds what the
+    pages read through. With ``site``, every page also takes ``site=site(config)``, built once
+    from the process's settings (e.g. the address the public reaches the pages at)."""
 
     routes: Mapping[str, Page]
     repository: Callable[[Session], Any]
     not_found: str = "不存在"  # the message of a 404 for a page that returned None
+    site: Callable[[Mapping[str, Any]], Any] | None = None
 
 
 def read_only_engine(url: str, statement_timeout_ms: int = 5000):
@@ -113,6 +129,7 @@ class _Cached:
     etag: str
     status: int
     at: float
+    content_type: str = JSON_TYPE
 
 
 @dataclass
@@ -149,7 +166,7 @@ class PublicMetrics:
 
 
 def _short(status: int, code: str, message: str, headers: list[tuple[str, str]] | None = None):
-    body = json.dumps({"error": code, "message": message}, ensure_ascii=False).encode()
+    body = _encoded({"error": code, "message": message})
     return status, [("Content-Type", "application/json"), *(headers or [])], body
 
 
@@ -168,6 +185,7 @@ class PublicApp:
         self.max_reads = int(config.get("PUBLIC_MAX_READS", 8))
         self.retry_after = str(int(config.get("PUBLIC_RETRY_AFTER_SECONDS", 1)))
         self.health = Health(stale_after=float(config.get("HEALTH_STALE_SECONDS", 5.0)))
+        self.site = {} if pages.site is None else {"site": pages.site(config)}
         self.metrics = PublicMetrics()
         self._cache: OrderedDict[tuple[str, str], _Cached] = OrderedDict()
         self._reading: dict[tuple[str, str], Event] = {}
@@ -191,6 +209,10 @@ class PublicApp:
             page, values = self.url_map.bind_to_environ(environ).match()
         except MethodNotAllowed:
             return _short(405, "METHOD_NOT_ALLOWED", "只支持 GET、HEAD", [("Allow", ", ".join(METHODS))])
+        except RequestRedirect:  # a page's address without its closing slash (``/portal``)
+            query = environ.get("QUERY_STRING", "")
+            location = environ.get("PATH_INFO", "") + "/" + (f"?{query}" if query else "")
+            return 308, [("Location", location), ("Content-Type", JSON_TYPE)], b""
         except NotFound:
             return _short(404, "NOT_FOUND", "页面不存在")
         key = (environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
@@ -202,7 +224,7 @@ class PublicApp:
         else:
             self.metrics.cache.labels("hit").inc()
         headers = [
-            ("Content-Type", "application/json; charset=utf-8"),
+            ("Content-Type", cached.content_type),
             ("Cache-Control", f"public, max-age={self.max_age}"),
             ("ETag", cached.etag),
         ]
@@ -255,7 +277,7 @@ class PublicApp:
         try:
             args = _query(environ)
             with self.Session() as session:
-                body = page(self.pages.repository(session), args, **values)
+                body = page(self.pages.repository(session), args, **self.site, **values)
         except ValidationError as exc:
             return _short(400, exc.code, exc.message)
         except (DBAPIError, SQLAlchemyError) as exc:
@@ -267,9 +289,12 @@ class PublicApp:
             return _short(500, "INTERNAL_ERROR", f"内部错误（{incident}）")
         finally:
             self.metrics.read_latency.observe(time.perf_counter() - started)
-        status, body = (404, {"error": "NOT_FOUND", "message": self.pages.not_found}) if body is None else (200, body)
-        encoded = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-        cached = _Cached(encoded, f'"{hashlib.blake2b(encoded, digest_size=12).hexdigest()}"', status, time.monotonic())
+        if body is None:
+            body = Body(_encoded({"error": "NOT_FOUND", "message": self.pages.not_found}), JSON_TYPE, 404)
+        elif not isinstance(body, Body):
+            body = Body(_encoded(body), JSON_TYPE)
+        etag = f'"{hashlib.blake2b(body.content, digest_size=12).hexdigest()}"'
+        cached = _Cached(body.content, etag, body.status, time.monotonic(), body.content_type)
         if self.cache_seconds > 0:
             self._cache[key] = cached
             self._cache.move_to_end(key)
@@ -294,6 +319,13 @@ class PublicApp:
             eventlet.sleep(interval)
 
 
+def _encoded(body: Any) -> bytes:
+    """Compact JSON whose ``<``, ``>`` and ``&`` are escaped (``\\u003c``…): what a query echoed into
+    a message or a project's name carries can never read as markup, whatever a client sniffs."""
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode()
+
+
 def _query(environ) -> dict[str, str]:
     from urllib.parse import parse_qsl
 
@@ -311,6 +343,7 @@ def _etags(header: str) -> set[str]:
 _REASONS = {
     200: "OK",
     304: "Not Modified",
+    308: "Permanent Redirect",
     400: "Bad Request",
     404: "Not Found",
     405: "Method Not Allowed",

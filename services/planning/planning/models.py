@@ -51,6 +51,9 @@ projects = Table(
     Column("stage", String(32), nullable=False),
     Column("approval", JSON),
     Column("contract", JSON),
+    Column("budget", JSON),
+    Column("procurement", JSON),
+    Column("disbursed", Money),
     # the lists' order (plan year, declaration, id) behind each filter and the visibility test
     Index("ix_projects_order", "plan_year", "declared_at", "project_id"),
     Index("ix_projects_unit_order", "unit", "plan_year", "declared_at", "project_id"),
@@ -71,6 +74,20 @@ project_counts = Table(
     Column("classified", Boolean, primary_key=True),
     Column("construction_mode", String(16), primary_key=True),
     Column("n", Integer, nullable=False),
+)
+
+# The projects the public sees (never a classified one), by (plan year, unit, category, stage): how
+# many and the sum of their estimates, what the portal's totals, filters and chart read. Kept by
+# database triggers on ``projects`` in the transaction of each change (migration 0005).
+public_totals = Table(
+    "public_totals",
+    metadata,
+    Column("plan_year", Integer, primary_key=True, autoincrement=False),
+    Column("unit", String(64), primary_key=True),
+    Column("category", String(32), primary_key=True),
+    Column("stage", String(32), primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("estimated", Money, nullable=False),
 )
 
 annual_plans = Table(

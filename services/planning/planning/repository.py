@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import Project, Scope
 from planning.domain.plans import AnnualPlan
-from planning.domain.timeline import Disclosure, IpException, TimelineEntry
-from planning.models import annual_plans, project_counts, projects, timeline
-from planning.usecases import ProjectFilters
+from planning.domain.timeline import DISCLOSED as _DISCLOSED
+from planning.domain.timeline import Disclosure, IpException, PublicEntry, TimelineEntry
+from planning.models import annual_plans, project_counts, projects, public_totals, timeline
+from planning.usecases import ProjectFilters, PublicFilters
 
 _PLAN_STATUS = select(annual_plans.c.status).where(annual_plans.c.year == bindparam("year")).with_for_update()
 _TIMELINE = (
@@ -29,7 +30,6 @@ _ADD_TIMELINE_ENTRY = insert(timeline)
 _ADD_PROJECT = insert(projects)
 _PROJECT_COLUMNS = [c.name for c in projects.c]
 _TIMELINE_COLUMNS = [c.name for c in timeline.c if c.name != "seq"]
-_DISCLOSED = ("stage", "approval", "contract")
 _DISCLOSURE = (
     select(projects.c.project_id, projects.c.status, *(projects.c[name] for name in _DISCLOSED))
     .where(projects.c.project_id == bindparam("project_id"))
@@ -147,6 +147,41 @@ class SqlRepository(DeclarationLedger):
         """Art 25: one page of the projects the public sees (never a classified one)."""
         return self._page(lambda c: [_not_classified(c)], offset, limit)
 
+    def public_newest(self, filters: PublicFilters, offset: int, limit: int) -> list[Mapping[str, Any]]:
+        """Art 25: one page of the projects the public sees that pass ``filters``, newest first
+        (the lists' index read backwards); their count and sum are in ``public_totals``."""
+        c = projects.c
+        query = (
+            select(projects)
+            .where(_not_classified(c), *_public_filtered(filters, c))
+            .order_by(*(column.desc() for column in _order(c)))
+            .offset(offset)
+            .limit(limit)
+        )
+        return [row._mapping for row in self.connection.execute(query)]
+
+    def public_totals(self) -> list[Mapping[str, Any]]:
+        """How many projects the public sees and the sum of their estimates, by (plan year, unit,
+        category, stage): a few rows, kept by the database (migration 0005); none for a classified one."""
+        rows = self.connection.execute(select(public_totals).where(public_totals.c.n > 0))
+        return [row._mapping for row in rows]
+
+    def public_timelines(self, project_ids: Sequence[str], event_types: Sequence[str]) -> dict[str, list[PublicEntry]]:
+        """The entries of these types on the timelines of these projects, in order, in one query,
+        as plain tuples of what the public pages show."""
+        if not project_ids:
+            return {}
+        c = timeline.c
+        query = (
+            select(c.event_id, c.project_id, c.event_type, c.occurred_at, c.data)
+            .where(c.project_id.in_(list(project_ids)), c.event_type.in_(list(event_types)))
+            .order_by(c.project_id, c.occurred_at, c.seq)
+        )
+        found: dict[str, list[PublicEntry]] = {pid: [] for pid in project_ids}
+        for row in self.connection.execute(query):
+            found[row.project_id].append(PublicEntry(*row))
+        return found
+
     def public_project(self, project_id: str) -> Mapping[str, Any] | None:
         """Art 25: the project's row, if the public may see it."""
         row = self.connection.execute(_PUBLIC_PROJECT, {"project_id": project_id}).first()
@@ -244,6 +279,16 @@ def _not_classified(c):
 
 def _filtered(filters: ProjectFilters, c) -> list:
     wanted = [(c.plan_year, filters.year), (c.status, filters.status), (c.unit, filters.unit)]
+    return [column == value for column, value in wanted if value is not None]
+
+
+def _public_filtered(filters: PublicFilters, c) -> list:
+    wanted = [
+        (c.plan_year, filters.year),
+        (c.unit, filters.unit),
+        (c.category, filters.category),
+        (c.stage, filters.stage),
+    ]
     return [column == value for column, value in wanted if value is not None]
 
 

@@ -3,8 +3,9 @@
 from marshmallow import EXCLUDE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
-from nxshared.validation import BoundedList, Code, MoneyField, Name, OrgCode, Text, Year
+from nxshared.validation import YEAR_MAX, YEAR_MIN, BoundedList, Code, MoneyField, Name, OrgCode, Text, Year
 from planning.domain.declaration import EXEMPTIONS, INFRASTRUCTURE, ProjectStatus
+from planning.domain.timeline import STAGES
 
 CATEGORIES = (
     "infrastructure",
@@ -135,6 +136,25 @@ class PublicQuery(Schema):
 
     page = fields.Integer(load_default=1, validate=validate.Range(1, PAGE_MAX))
     page_size = fields.Integer(load_default=50, validate=validate.Range(1, PAGE_SIZE_MAX))
+
+
+PUBLIC_PAGE_MAX = 100_000  # pages of the portal and the open data: past every project there may be
+
+
+class PortalQuery(Schema):
+    """``/portal/?year=&unit=&category=&stage=&page=`` (a form's empty choice is no filter)."""
+
+    year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(YEAR_MIN, YEAR_MAX))
+    unit = OrgCode(load_default=None, allow_none=True)
+    category = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(CATEGORIES))
+    stage = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(STAGES))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, PUBLIC_PAGE_MAX))
+
+
+class OpenDataQuery(Schema):
+    """``/public/oc4ids/projects?page=``, ``/public/ocds/releases?page=``."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(1, PUBLIC_PAGE_MAX))
 
 
 class PlanIn(Schema):

@@ -35,6 +35,16 @@ class ProjectFilters:
     unit: str | None = None
 
 
+@dataclass(frozen=True)
+class PublicFilters:
+    """What the public may filter the disclosed projects by (Art 25)."""
+
+    year: int | None = None
+    unit: str | None = None
+    category: str | None = None
+    stage: str | None = None
+
+
 class TimelineLedger(Protocol):
     """What ``record_timeline`` needs: statements only, its values copies (``save_disclosure``)."""
 

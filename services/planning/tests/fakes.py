@@ -3,7 +3,7 @@
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import Project, Scope, in_scope
 from planning.domain.plans import AnnualPlan
-from planning.domain.timeline import Disclosure, IpException, TimelineEntry
+from planning.domain.timeline import DISCLOSED, Disclosure, IpException, TimelineEntry
 from planning.usecases import ProjectFilters
 
 
@@ -88,11 +88,15 @@ class FakeRepository:
 
     def locked_disclosure(self, project_id: str) -> Disclosure | None:
         p = self.projects_by_id.get(project_id)
-        return None if p is None else Disclosure(p.project_id, p.status, p.stage, p.approval, p.contract)
+        if p is None:
+            return None
+        shown = {name: getattr(p, name) for name in DISCLOSED}
+        return Disclosure(p.project_id, p.status, **shown)
 
     def save_disclosure(self, disclosure: Disclosure) -> None:
         project = self.projects_by_id[disclosure.project_id]
-        project.stage, project.approval, project.contract = disclosure.stage, disclosure.approval, disclosure.contract
+        for name in DISCLOSED:
+            setattr(project, name, getattr(disclosure, name))
 
     def ip_exceptions(self) -> list[IpException]:
         return sorted(self.register.values(), key=lambda e: e.reported_at)

@@ -557,6 +557,40 @@ def test_the_latest_entry_alone_moves_the_disclosure_on_as_the_whole_timeline_wo
     assert (project.stage, project.approval, project.contract) == (whole.stage, whole.approval, whole.contract)
 
 
+FACTS = [
+    entry("budget.approved", approved_amount="90.00", estimated_investment="100.00"),
+    entry("procurement.registered", method="open_tender", supplier="某公司", amount="80.00", date="2027-03-01"),
+    entry("funds.disbursed", disbursement_id="d1", amount="30.00", disbursed_total="30.00", approved_budget="90.00"),
+    entry("funds.disbursed", disbursement_id="d2", amount="20.00", disbursed_total="50.00", approved_budget="90.00"),
+]
+
+
+@pytest.mark.parametrize("n", range(1, len(FACTS) + 1))
+def test_the_budget_procurement_and_disbursed_total_follow_the_timeline_entry_by_entry(n):
+    """Art 25 (the portal): a disbursement or a procurement names no stage and leaves it; what it
+    discloses moves on from the latest entry alone exactly as from the whole timeline."""
+    before = [entry("project.declared"), entry("approval.granted", approval_no="A-1"), *FACTS[: n - 1]]
+    project, whole = declare(), declare()
+    timeline.disclose(project, before)
+    assert timeline.advance(project, FACTS[n - 1]) is True
+    timeline.disclose(whole, [*before, FACTS[n - 1]])
+    shown = [(p.stage, p.budget, p.procurement, p.disbursed) for p in (project, whole)]
+    assert shown[0] == shown[1] and project.stage in ("approved", "budgeted")
+
+
+def test_the_whole_timeline_keeps_the_latest_of_each_fact():
+    project = declare()
+    timeline.disclose(project, [entry("project.declared"), *FACTS])
+    assert project.budget == {"approved_amount": "90.00", "approved_on": FACTS[0].occurred_at[:10]}
+    assert project.procurement == {
+        "method": "open_tender",
+        "supplier": "某公司",
+        "amount": "80.00",
+        "date": "2027-03-01",
+    }
+    assert (project.stage, project.disbursed) == ("budgeted", Decimal("50.00"))
+
+
 def test_an_entry_naming_no_stage_leaves_the_disclosure_to_the_whole_timeline():
     """Its stage is the one before it or, if none, the status: the project does not keep which."""
     project = declare()

@@ -98,6 +98,9 @@ class Project:
     stage: str = ProjectStatus.DECLARED.value
     approval: dict[str, Any] | None = None
     contract: dict[str, Any] | None = None
+    budget: dict[str, Any] | None = None
+    procurement: dict[str, Any] | None = None
+    disbursed: Decimal | None = None
 
 
 # --- who may do what ------------------------------------------------------------------------
