@@ -36,12 +36,12 @@ from common import (  # noqa: E402
     baseline,
     drop_postgres_databases,
     fresh_postgres_databases,
+    measured,
     summary,
     vhost,
 )
 from disburse import on_free_ports  # noqa: E402
 from nameko.exceptions import RemoteError  # noqa: E402
-from security_calls import measured  # noqa: E402
 
 from nxshared.core.caller import Caller  # noqa: E402
 from nxshared.core.events import Event  # noqa: E402
