@@ -25,7 +25,7 @@ from common import Callers, Suite, baseline, summary, vhost  # noqa: E402
 from nameko.exceptions import RemoteError  # noqa: E402
 from nameko.testing.utils import find_free_port  # noqa: E402
 
-from nxshared.demo import sample_project  # noqa: E402
+from nxshared.demo import pass_review, sample_project  # noqa: E402
 from nxshared.discovery import installed_services  # noqa: E402
 
 YEAR = 2026  # the suite runs on 2026-12-15: a supplementary project is for the current year
@@ -75,7 +75,12 @@ def contracted_project(rpc, contract_no="HT-BENCH-1"):
     rpc("county_gov").planning.approve_supplementary(project_id=pid)
     plan_doc = {"title": "建设方案", "document_ref": "DOC-BENCH", "budget": ESTIMATE}
     review = until(lambda: rpc("unit:edu").review.submit_construction_plan(project_id=pid, plan=plan_doc))
-    rpc("data_center").review.conclude_review(review_id=review["review_id"], verdict="passed", opinion="通过")
+    pass_review(
+        lambda org, service, method, **kw: getattr(getattr(rpc(org), service), method)(**kw),
+        pid,
+        review["review_id"],
+        "通过",
+    )
     until(lambda: rpc("unit:edu").approval.apply_for_approval(project_id=pid, approval_type="approve"))
     until(lambda: rpc("drc").approval.get_approval(project_id=pid), lambda a: a["status"] == "ready")
     rpc("drc").approval.grant_approval(project_id=pid, opinion="同意立项")

@@ -6,6 +6,8 @@ import time
 import pytest
 from nameko.exceptions import RemoteError
 
+from nxshared.demo import pass_review
+
 from .conftest import wait_for
 from .flows import declare, plan, stage_becomes, timeline_types
 
@@ -25,9 +27,7 @@ def reviewed(suite):
         lambda: suite.rpc("unit:edu", "review", "submit_construction_plan", project_id=pid, plan=plan_doc),
         what="review to learn the project is planned",
     )
-    suite.rpc(
-        "data_center", "review", "conclude_review", review_id=review["review_id"], verdict="passed", opinion="通过"
-    )
+    pass_review(suite.rpc, review["project_id"], review["review_id"], "通过")
     wait_for(
         lambda: suite.rpc("unit:edu", "approval", "apply_for_approval", project_id=pid, approval_type="approve"),
         what="approval to learn the project is planned",

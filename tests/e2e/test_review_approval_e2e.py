@@ -2,6 +2,8 @@
 
 import pytest
 
+from nxshared.demo import pass_review
+
 from .conftest import wait_for
 from .flows import declare, plan, stage_becomes, timeline_types
 
@@ -75,9 +77,7 @@ def test_expert_panel_review_then_approval(suite):
         suite.rpc("drc", "approval", "grant_approval", project_id=pid, opinion="too early")
     assert err.value.exc_type == "RuleViolation" and err.value.value.startswith("REVIEW_NOT_PASSED: ")
     panel(suite, review["review_id"])
-    suite.rpc(
-        "data_center", "review", "conclude_review", review_id=review["review_id"], verdict="passed", opinion="通过"
-    )
+    pass_review(suite.rpc, review["project_id"], review["review_id"], "通过")
     granted = grant(suite, pid)
     assert granted["status"] == "granted" and granted["approval_no"]
     stage_becomes(suite, pid, "approved")
@@ -102,9 +102,7 @@ def test_center_opinion_review_then_approval(suite):
     pid = planned_project(suite, estimated_investment="1000000.00")
     review = submit(suite, pid, "1000000.00")
     assert review["route"] == "center_opinion"
-    suite.rpc(
-        "data_center", "review", "conclude_review", review_id=review["review_id"], verdict="passed", opinion="通过"
-    )
+    pass_review(suite.rpc, review["project_id"], review["review_id"], "通过")
     apply(suite, pid)
     grant(suite, pid)
     stage_becomes(suite, pid, "approved")
@@ -154,9 +152,7 @@ def test_approval_stopped_while_the_review_passes_still_unlocks(suite):
     apply(suite, pid)
     suite.down("approval")
     review = submit(suite, pid, "1000000.00")
-    suite.rpc(
-        "data_center", "review", "conclude_review", review_id=review["review_id"], verdict="passed", opinion="通过"
-    )
+    pass_review(suite.rpc, review["project_id"], review["review_id"], "通过")
     stage_becomes(suite, pid, "reviewed")
     suite.up("approval")
     grant(suite, pid)

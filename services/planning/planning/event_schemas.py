@@ -22,6 +22,17 @@ class ProjectDeclaredV1(Schema):
     classified = fields.Boolean(required=True)
 
 
+class ProjectDeclaredV2(ProjectDeclaredV1):
+    """v2 adds the summary: what review compares a construction plan with (Art 12 duplicates)."""
+
+    summary = fields.String(load_default="")
+
+
+def _declared_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    data.setdefault("summary", "")
+    return data
+
+
 class ProjectPlannedV1(Schema):
     unit = fields.String(required=True)
     construction_mode = fields.String(required=True)
@@ -95,7 +106,7 @@ class PlanApprovedV1(Schema):
 
 
 SPECS = [
-    EventSpec.of("project.declared", SOURCE, ProjectDeclaredV1),
+    EventSpec.of("project.declared", SOURCE, ProjectDeclaredV1, ProjectDeclaredV2, upcasters={1: _declared_v1_to_v2}),
     EventSpec.of("project.planned", SOURCE, ProjectPlannedV1, ProjectPlannedV2, upcasters={1: _planned_v1_to_v2}),
     EventSpec.of("project.not_planned", SOURCE, ProjectNotPlannedV1),
     EventSpec.of("change.approved", SOURCE, ChangeDecidedV1, ChangeDecidedV2, upcasters={1: _change_v1_to_v2}),

@@ -12,8 +12,9 @@ from nxshared.core.events import DomainEvent
 @dataclass(frozen=True, kw_only=True)
 class ProjectDeclared(DomainEvent):
     event_type: ClassVar[str] = "project.declared"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     name: str
+    summary: str
     unit: str
     category: str
     construction_mode: str

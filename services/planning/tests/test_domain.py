@@ -49,6 +49,7 @@ def test_a_declaration_causes_project_declared_with_its_data():
     assert (declared.project_id, declared.actor) == (project.project_id, "li@unit:edu")
     assert declared.data()["estimated_investment"] == "2500000.00"
     assert declared.data()["plan_type"] == "annual"
+    assert declared.data()["summary"] == project.summary  # v2: review compares plans with it (Art 12)
 
 
 @pytest.mark.parametrize("day", [dt.date(2026, 12, 10), dt.date(2026, 12, 21), dt.date(2026, 6, 1)])

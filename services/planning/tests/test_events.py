@@ -39,3 +39,26 @@ def test_project_planned_v1_is_upcast_to_v2_as_an_annual_plan_entry():
 
 def test_project_planned_v2_decodes_as_sent():
     assert REGISTRY.decode(envelope(2, PLANNED_V2)).data == PLANNED_V2
+
+
+DECLARED_V1 = {
+    "name": "智慧校园平台",
+    "unit": "unit:edu",
+    "category": "platform",
+    "construction_mode": "self_built",
+    "plan_year": 2027,
+    "plan_type": "annual",
+    "estimated_investment": "10.00",
+    "classified": False,
+}
+
+
+def test_project_declared_v1_is_upcast_to_v2_without_a_summary():
+    evt = REGISTRY.decode({**envelope(1, DECLARED_V1), "event_type": "project.declared"})
+    assert (evt.version, evt.data["summary"]) == (2, "")
+
+
+def test_project_declared_v2_carries_the_summary_review_compares_plans_with():
+    sent = {**DECLARED_V1, "summary": "全县中小学统一身份认证"}
+    evt = REGISTRY.decode({**envelope(2, sent), "event_type": "project.declared"})
+    assert evt.data == sent

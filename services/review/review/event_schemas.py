@@ -33,6 +33,12 @@ class OpinionRecordedV1(Schema):
     verdict = fields.String(required=True)
 
 
+class DuplicatesAcknowledgedV1(Schema):
+    review_id = fields.String(required=True)
+    project_ids = fields.List(fields.String(), required=True)
+    comment = fields.String(load_default="")
+
+
 class SupervisorRegisteredV1(Schema):
     company = fields.String(required=True)
     qualification_no = fields.String(required=True)
@@ -78,6 +84,7 @@ SPECS = [
     EventSpec.of("review.filed", SOURCE, ReviewConcludedV1),
     EventSpec.of("review.panel_assigned", SOURCE, PanelAssignedV1),
     EventSpec.of("review.opinion_recorded", SOURCE, OpinionRecordedV1),
+    EventSpec.of("review.duplicates_acknowledged", SOURCE, DuplicatesAcknowledgedV1),
     EventSpec.of("supervisor.registered", SOURCE, SupervisorRegisteredV1),
     EventSpec.of("test_report.submitted", SOURCE, TestReportSubmittedV1),
     EventSpec.of("acceptance.precheck_requested", SOURCE, PrecheckRequestedV1),

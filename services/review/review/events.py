@@ -69,6 +69,18 @@ class OpinionRecorded(DomainEvent):
     verdict: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class DuplicatesAcknowledged(DomainEvent):
+    """The data center acknowledged the strong matches of a review: the plan is no duplicate of
+    those projects, or the duplication is justified (Art 12, recorded per Art 27)."""
+
+    event_type: ClassVar[str] = "review.duplicates_acknowledged"
+    version: ClassVar[int] = 1
+    review_id: str
+    project_ids: list[str]
+    comment: str
+
+
 CONCLUSION_EVENTS: dict[str, type[ReviewConcluded]] = {
     "passed": ReviewPassed,
     "failed": ReviewFailed,

@@ -2,7 +2,7 @@
 delivery, its supervisor, reports, pre-checks and acceptances read and written as rows
 (``review.delivery_repository``)."""
 
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, MetaData, String, Table, Text, false
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, MetaData, String, Table, Text, false, text
 from sqlalchemy.orm import registry, relationship
 
 from nxshared.tables import Money, UtcDateTime, inbox_table, outbox_table
@@ -58,6 +58,34 @@ reviews = Table(
     Column("opinion", Text),
     Column("concluded_by", String(ACTOR_MAX)),
     Column("concluded_at", UtcDateTime),
+    # Art 12: the similar projects found at submission, and the data center's acknowledgement
+    Column("duplicates", JSON, nullable=False, default=[], server_default=text("'[]'")),  # rows of before: none
+    Column("duplicates_acknowledged_by", String(ACTOR_MAX)),
+    Column("duplicates_acknowledged_at", UtcDateTime),
+    Column("duplicates_comment", Text),
+)
+
+# --- the projects the county declared or planned, for the duplicate check (Art 12) ---------------
+
+known_projects = Table(
+    "known_projects",
+    metadata,
+    Column("project_id", String(CODE_MAX), primary_key=True),
+    Column("name", String(NAME_MAX), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("unit", String(CODE_MAX), nullable=False),
+    Column("classified", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False, index=True),  # the corpus version that wrote it
+)
+
+# one row (id 1): the corpus version, raised under its row lock by every change of known_projects,
+# so that versions commit in order and an index cached in memory catches up by "version > mine"
+corpus_version = Table(
+    "corpus_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
 )
 
 panel_seats = Table(
@@ -150,3 +178,4 @@ mapper_registry.map_imperatively(
         )
     },
 )
+mapper_registry.map_imperatively(domain.KnownProject, known_projects)

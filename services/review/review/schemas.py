@@ -56,6 +56,10 @@ class ConclusionIn(ReviewRef):
     opinion = Text(required=True)
 
 
+class AcknowledgementIn(ProjectRef):
+    comment = Text(required=True)
+
+
 # --- delivery and acceptance (Art 18–21, 24) -------------------------------------------------------
 
 EARLIEST_DAY, LATEST_DAY = dt.date(YEAR_MIN, 1, 1), dt.date(YEAR_MAX, 12, 31)
@@ -187,6 +191,14 @@ class SeatOut(Schema):
     opinion = fields.String(allow_none=True)
 
 
+class DuplicateOut(Schema):
+    project_id = fields.String()
+    name = fields.String()
+    unit = fields.String()
+    status = fields.String()
+    score = fields.String()  # "0.873": TF-IDF cosine of the names and summaries (Art 12)
+
+
 class ReviewOut(Schema):
     review_id = fields.String()
     project_id = fields.String()
@@ -201,3 +213,7 @@ class ReviewOut(Schema):
     submitted_at = fields.DateTime()
     concluded_by = fields.String(allow_none=True)
     concluded_at = fields.DateTime(allow_none=True)
+    duplicates = fields.List(fields.Nested(DuplicateOut))
+    duplicates_acknowledged_by = fields.String(allow_none=True)
+    duplicates_acknowledged_at = fields.DateTime(allow_none=True)
+    duplicates_comment = fields.String(allow_none=True)

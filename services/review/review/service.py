@@ -21,6 +21,9 @@ def review_rules(config):
         config["PANEL_MIN_EXPERTS"],
         config["PANEL_EXPERT_LEVELS"],
         config["CLASSIFIED_VISIBLE_TO"],
+        config["DUPLICATE_LIST_SCORE"],
+        config["DUPLICATE_ACK_SCORE"],
+        config["DUPLICATE_LIST_MAX"],
     )
 
 
@@ -46,6 +49,12 @@ class ReviewService(ServiceBase):
         evt = REGISTRY.decode(payload)
         with self.db.transaction(SqlRepository) as uow:
             usecases.record_planned(uow, evt)
+
+    @subscribe("project.declared", "project.not_planned", source="planning")
+    def on_project_declared(self, payload):
+        """Art 12: what the county declared (and left out of the plan), for the duplicate check."""
+        with self.db.transaction(SqlRepository) as uow:
+            usecases.record_known_project(uow, REGISTRY.decode(payload))
 
     @subscribe("change.approved", source="planning")
     def on_change_approved(self, payload):
@@ -124,6 +133,13 @@ class ReviewService(ServiceBase):
         decided = load(s.ConclusionIn, {"review_id": review_id, "verdict": verdict, "opinion": opinion})
         with self.db.transaction(SqlRepository) as uow:
             review = usecases.conclude_review(uow, self.auth.caller, self.rules, self.clock.now(), **decided)
+            return dump(s.ReviewOut, review)
+
+    @rpc(allow=["data_center"])
+    def acknowledge_duplicates(self, project_id, comment):
+        given = load(s.AcknowledgementIn, {"project_id": project_id, "comment": comment})
+        with self.db.transaction(SqlRepository) as uow:
+            review = usecases.acknowledge_duplicates(uow, self.auth.caller, self.rules, self.clock.now(), **given)
             return dump(s.ReviewOut, review)
 
     # --- delivery and acceptance (Art 18–21, 24) -------------------------------------------------

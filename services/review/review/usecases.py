@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeAlias
 
 from nxshared.core.caller import Caller
-from nxshared.core.errors import NotFound
+from nxshared.core.errors import Conflict, NotFound
 from nxshared.core.events import Event
 from nxshared.core.uow import UnitOfWork
 from review import domain
@@ -20,11 +20,14 @@ from review.domain import (
     Acceptance,
     Delivery,
     Expert,
+    KnownProject,
     PlannedProject,
     Precheck,
     Readiness,
     Review,
     ReviewRules,
+    ReviewSeen,
+    SimilarityIndex,
     Supervisor,
     TestReport,
 )
@@ -60,6 +63,11 @@ class DeliveryRepository(Protocol):
     def add_precheck(self, precheck: Precheck) -> None: ...
     def save_precheck(self, precheck: Precheck) -> None: ...
     def add_acceptance(self, acceptance: Acceptance) -> None: ...
+    def known_project(self, project_id: str) -> KnownProject | None: ...
+    def locked_known_project(self, project_id: str) -> KnownProject | None: ...
+    def save_known_project(self, project: KnownProject) -> None: ...
+    def similarity_index(self) -> SimilarityIndex:
+        """Every declared or planned project review has heard of, indexed (Art 12 duplicates)."""
 
 
 Uow: TypeAlias = UnitOfWork[ReviewRepository]
@@ -73,6 +81,7 @@ def record_planned(uow: Uow, evt: Event) -> None:
     """``project.planned``: the project may now be reviewed (Art 10); applied once per event."""
     if not uow.first_time(evt):
         return
+    _learn_known(uow, evt)
     data = evt.data
     uow.repo.save_project(
         PlannedProject(
@@ -87,6 +96,36 @@ def record_planned(uow: Uow, evt: Event) -> None:
             hosted_on_big_data_center=data["hosted_on_big_data_center"],
         )
     )
+
+
+def record_known_project(uow: Uow, evt: Event) -> None:
+    """``project.declared`` / ``project.not_planned`` (``project.planned`` in ``record_planned``):
+    what the county has declared or planned, for the duplicate check (Art 12); applied once per event."""
+    if uow.first_time(evt):
+        _learn_known(uow, evt)
+
+
+def _learn_known(uow: Uow, evt: Event) -> None:
+    project_id, data = str(evt.project_id), evt.data
+    status = KNOWN_STATUS[evt.event_type]
+    known = uow.repo.locked_known_project(project_id)
+    if known is None and status == domain.CorpusStatus.NOT_PLANNED:
+        known = KnownProject(project_id, "", "", "", False, status)
+    elif evt.event_type != "project.not_planned":
+        known = domain.merge_known(
+            known, project_id, data["name"], data.get("summary"), data["unit"], data["classified"], status
+        )
+    else:
+        assert known is not None
+        known.status = status
+    uow.repo.save_known_project(known)
+
+
+KNOWN_STATUS = {
+    "project.declared": domain.CorpusStatus.DECLARED,
+    "project.planned": domain.CorpusStatus.PLANNED,
+    "project.not_planned": domain.CorpusStatus.NOT_PLANNED,
+}
 
 
 def record_estimate_change(uow: Uow, evt: Event) -> None:
@@ -129,20 +168,48 @@ LEARN: dict[str, Callable[[Delivery, Event], None]] = {
 
 def submit_construction_plan(
     uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str, plan: dict[str, Any]
-) -> Review:
+) -> ReviewSeen:
     project = uow.repo.locked_planned_project(project_id)
-    review, events = domain.submit_plan(project, uow.repo.reviews_of(project_id), plan, caller, rules, now)
+    history = uow.repo.reviews_of(project_id)
+    duplicates = _duplicates(uow, project, plan["title"], rules) if project is not None else []
+    review, events = domain.submit_plan(project, history, plan, caller, rules, now, duplicates)
     uow.repo.add_review(review)
     uow.emit(*events)
-    return review
+    return domain.as_seen_by(review, caller, rules)
 
 
-def request_filing(uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str) -> Review:
+def _duplicates(uow: Uow, project: PlannedProject, title: str, rules: ReviewRules) -> list[domain.DuplicateMatch]:
+    """Art 12: the projects like this one, by its declaration (name, summary) and the plan's title."""
+    known = uow.repo.known_project(project.project_id)
+    summary = known.summary if known is not None else ""
+    return domain.find_duplicates(uow.repo.similarity_index(), project.project_id, project.name, summary, title, rules)
+
+
+def acknowledge_duplicates(
+    uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str, comment: str
+) -> ReviewSeen:
+    """Art 12: the data center acknowledges the strong duplicate matches of the project's open review."""
+    domain.check_visible(caller, uow.repo.planned_project(project_id), rules)
+    review = _open_review_of(uow, project_id)
+    uow.emit(*domain.acknowledge(review, rules, comment, caller, now))
+    return domain.as_seen_by(review, caller, rules)
+
+
+def _open_review_of(uow: Uow, project_id: str) -> Review:
+    for review in reversed(uow.repo.reviews_of(project_id)):
+        if review.status == domain.ReviewStatus.UNDER_REVIEW.value:
+            locked = uow.repo.locked_review(review.review_id)
+            assert locked is not None
+            return locked
+    raise Conflict("NO_OPEN_REVIEW", "该项目没有正在进行的技术评审（第十二条）")
+
+
+def request_filing(uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, project_id: str) -> ReviewSeen:
     project = uow.repo.locked_planned_project(project_id)
     review, events = domain.file_project(project, uow.repo.reviews_of(project_id), caller, rules, now)
     uow.repo.add_review(review)
     uow.emit(*events)
-    return review
+    return domain.as_seen_by(review, caller, rules)
 
 
 # --- the expert pool and the review (Art 12) ----------------------------------------------------
@@ -154,27 +221,27 @@ def register_expert(uow: Uow, name: str, level: str, field: str, employer: str) 
     return expert
 
 
-def assign_experts(uow: Uow, caller: Caller, rules: ReviewRules, review_id: str, expert_ids: list[str]) -> Review:
+def assign_experts(uow: Uow, caller: Caller, rules: ReviewRules, review_id: str, expert_ids: list[str]) -> ReviewSeen:
     review, project = _open_review(uow, caller, rules, review_id)
     chosen = [_expert(uow, expert_id) for expert_id in expert_ids]
     uow.emit(*domain.assign_panel(review, chosen, project, rules, caller))
-    return review
+    return domain.as_seen_by(review, caller, rules)
 
 
 def record_expert_opinion(
     uow: Uow, caller: Caller, rules: ReviewRules, review_id: str, expert_id: str, verdict: str, opinion: str
-) -> Review:
+) -> ReviewSeen:
     review, _ = _open_review(uow, caller, rules, review_id)
     uow.emit(*domain.record_opinion(review, expert_id, verdict, opinion, caller))
-    return review
+    return domain.as_seen_by(review, caller, rules)
 
 
 def conclude_review(
     uow: Uow, caller: Caller, rules: ReviewRules, now: dt.datetime, review_id: str, verdict: str, opinion: str
-) -> Review:
+) -> ReviewSeen:
     review, _ = _open_review(uow, caller, rules, review_id)
-    uow.emit(*domain.conclude(review, verdict, opinion, caller, now))
-    return review
+    uow.emit(*domain.conclude(review, verdict, opinion, caller, now, rules))
+    return domain.as_seen_by(review, caller, rules)
 
 
 # --- delivery and acceptance (Art 18–21, 24) -------------------------------------------------------
@@ -258,18 +325,18 @@ def record_acceptance(
 # --- reading ------------------------------------------------------------------------------------
 
 
-def get_review(repo: ReviewRepository, caller: Caller, rules: ReviewRules, review_id: str) -> Review:
+def get_review(repo: ReviewRepository, caller: Caller, rules: ReviewRules, review_id: str) -> ReviewSeen:
     review = repo.review(review_id)
     if review is None:
         raise domain.review_not_found()
     domain.check_review_visible(caller, repo.planned_project(review.project_id), rules)
-    return review
+    return domain.as_seen_by(review, caller, rules)
 
 
-def list_reviews(repo: ReviewRepository, caller: Caller, rules: ReviewRules, project_id: str) -> list[Review]:
+def list_reviews(repo: ReviewRepository, caller: Caller, rules: ReviewRules, project_id: str) -> list[ReviewSeen]:
     """Every review of the project, oldest first: the history survives a failed review."""
     domain.check_visible(caller, repo.planned_project(project_id), rules)
-    return repo.reviews_of(project_id)
+    return [domain.as_seen_by(review, caller, rules) for review in repo.reviews_of(project_id)]
 
 
 def get_acceptance_readiness(

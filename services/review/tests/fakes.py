@@ -4,7 +4,18 @@ deliveries and pre-checks that are the caller's own: a change is kept only by it
 
 from copy import deepcopy
 
-from review.domain import Acceptance, Delivery, Expert, PlannedProject, Precheck, Review, Supervisor, TestReport
+from review.domain import (
+    Acceptance,
+    Delivery,
+    Expert,
+    KnownProject,
+    PlannedProject,
+    Precheck,
+    Review,
+    SimilarityIndex,
+    Supervisor,
+    TestReport,
+)
 
 
 class FakeRepository:
@@ -16,6 +27,8 @@ class FakeRepository:
         self.test_reports: dict[str, TestReport] = {}
         self.prechecks: dict[str, Precheck] = {}
         self.acceptances: dict[str, Acceptance] = {}
+        self.known: dict[str, KnownProject] = {}
+        self.corpus_version = 0
 
     def planned_project(self, project_id: str) -> PlannedProject | None:
         return self.projects.get(project_id)
@@ -75,3 +88,19 @@ class FakeRepository:
 
     def add_acceptance(self, acceptance: Acceptance) -> None:
         self.acceptances[acceptance.acceptance_id] = acceptance
+
+    def known_project(self, project_id: str) -> KnownProject | None:
+        return self.known.get(project_id)
+
+    locked_known_project = known_project
+
+    def save_known_project(self, project: KnownProject) -> None:
+        self.corpus_version += 1
+        project.version = self.corpus_version
+        self.known[project.project_id] = project
+
+    def similarity_index(self) -> SimilarityIndex:
+        index = SimilarityIndex()
+        for project in self.known.values():
+            index.put(project)
+        return index

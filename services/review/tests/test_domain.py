@@ -357,10 +357,10 @@ def test_a_center_opinion_with_invited_experts_waits_for_their_opinions():
     domain.assign_panel(review, [expert(1), expert(2)], project(), RULES, CENTER)
     domain.record_opinion(review, "exp-1", "fail", "不可行", CENTER)
     with pytest.raises(RuleViolation) as err:
-        domain.conclude(review, "passed", "通过", CENTER, NOW)
+        domain.conclude(review, "passed", "通过", CENTER, NOW, RULES)
     assert code_of(err) == "PANEL_OPINIONS_INCOMPLETE"
     domain.record_opinion(review, "exp-2", "fail", "不可行", CENTER)
-    domain.conclude(review, "passed", "中心意见：通过", CENTER, NOW)
+    domain.conclude(review, "passed", "中心意见：通过", CENTER, NOW, RULES)
     assert review.status == "passed"
 
 
@@ -377,17 +377,17 @@ def panel_with(*verdicts):
 def test_a_panel_whose_majority_failed_cannot_pass(verdicts):
     review = panel_with(*verdicts)
     with pytest.raises(RuleViolation) as err:
-        domain.conclude(review, "passed", "通过", CENTER, NOW)
+        domain.conclude(review, "passed", "通过", CENTER, NOW, RULES)
     assert code_of(err) == "PANEL_MAJORITY_FAILED"
     assert review.status == "under_review"
-    domain.conclude(review, "failed", "不通过", CENTER, NOW)
+    domain.conclude(review, "failed", "不通过", CENTER, NOW, RULES)
     assert review.status == "failed"
 
 
 @pytest.mark.parametrize("verdicts", [("fail", "pass", "conditional"), ("fail", "fail", "pass", "pass")])
 def test_a_panel_without_a_failing_majority_may_pass(verdicts):
     review = panel_with(*verdicts)
-    domain.conclude(review, "passed", "通过", CENTER, NOW)
+    domain.conclude(review, "passed", "通过", CENTER, NOW, RULES)
     assert review.status == "passed"
 
 
@@ -412,23 +412,23 @@ def test_panel_concluded_only_when_every_opinion_is_in():
     domain.record_opinion(review, "exp-0", "pass", "同意", CENTER)
     domain.record_opinion(review, "exp-1", "conditional", "补充安全方案", CENTER)
     with pytest.raises(RuleViolation) as err:
-        domain.conclude(review, "passed", "通过", CENTER, NOW)
+        domain.conclude(review, "passed", "通过", CENTER, NOW, RULES)
     assert code_of(err) == "PANEL_OPINIONS_INCOMPLETE"
     assert "exp-2" in err.value.message
     domain.record_opinion(review, "exp-2", "pass", "同意", CENTER)
-    domain.conclude(review, "passed", "通过", CENTER, NOW)
+    domain.conclude(review, "passed", "通过", CENTER, NOW, RULES)
     assert (review.status, review.concluded_by) == ("passed", "wang@data_center")
 
 
 def test_panel_without_experts_is_not_concluded():
     with pytest.raises(RuleViolation) as err:
-        domain.conclude(panel_review(0), "failed", "不通过", CENTER, NOW)
+        domain.conclude(panel_review(0), "failed", "不通过", CENTER, NOW, RULES)
     assert code_of(err) == "PANEL_OPINIONS_INCOMPLETE"
 
 
 def test_center_opinion_is_concluded_directly():
     review = submit("1999999.99")
-    domain.conclude(review, "failed", "方案不完整", CENTER, NOW)
+    domain.conclude(review, "failed", "方案不完整", CENTER, NOW, RULES)
     assert (review.status, review.opinion) == ("failed", "方案不完整")
 
 
@@ -436,7 +436,7 @@ def test_a_filing_or_a_concluded_review_is_not_concluded():
     filed = file(small())
     for review in (filed, concluded("passed"), concluded("failed")):
         with pytest.raises(Conflict) as err:
-            domain.conclude(review, "passed", "通过", CENTER, NOW)
+            domain.conclude(review, "passed", "通过", CENTER, NOW, RULES)
         assert code_of(err) == "REVIEW_NOT_OPEN"
 
 
@@ -473,7 +473,7 @@ def test_each_decision_returns_its_events():
             project_id="prj-1", actor="wang@data_center", review_id=review.review_id, expert_id="exp-1", verdict="pass"
         )
     ]
-    concluded_events = domain.conclude(review, "passed", "同意建设", CENTER, NOW)
+    concluded_events = domain.conclude(review, "passed", "同意建设", CENTER, NOW, RULES)
     assert concluded_events == [
         ReviewPassed(
             project_id="prj-1", actor="wang@data_center", review_id=review.review_id, route="expert_panel",

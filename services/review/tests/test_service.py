@@ -34,6 +34,8 @@ def review(container_factory, config):
 
 
 def planned(container, config, **data):
+    """A planned project, named apart from the others (alike ones would be duplicates, Art 12)."""
+    data.setdefault("name", f"project {uuid.uuid4().hex[:12]}")
     return deliver(container, "on_project_planned", planned_event(**data))["project_id"]
 
 

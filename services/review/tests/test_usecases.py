@@ -104,7 +104,8 @@ def test_a_planned_event_is_recorded_once(uow):
 def test_submission_stores_the_review_and_emits_submitted(uow):
     plan_project(uow)
     review = submit(uow, "2000000.00")
-    assert uow.repo.reviews == {review.review_id: review}
+    assert list(uow.repo.reviews) == [review.review_id]
+    assert uow.repo.reviews[review.review_id].status == review.status == "under_review"
     assert uow.emitted == [
         ReviewSubmitted(
             project_id="prj-1", actor="li@unit:edu", review_id=review.review_id, route="expert_panel",

@@ -283,6 +283,7 @@ def declare(
         project_id=project.project_id,
         actor=caller.actor,
         name=project.name,
+        summary=project.summary,
         unit=project.unit,
         category=project.category,
         construction_mode=project.construction_mode,

@@ -12,7 +12,8 @@ By article group: ``entities`` (entities, states, the Art 12 settings), ``access
 conclusion), ``delivery`` (a project being built: its entities and stages, what review learns from
 other bureaus' events), ``conditions`` (Art 13, 15–20, 24: what must be in hand before
 acceptance, each with a stable code) and ``acceptance`` (Art 18–21: supervision, test reports, the
-pre-check that names every unmet condition, acceptance).
+pre-check that names every unmet condition, acceptance) and ``duplicates`` (Art 12: the similar
+projects the county already declared or planned, and their acknowledgement).
 """
 
 from review.domain.acceptance import (
@@ -69,6 +70,21 @@ from review.domain.delivery import (
     learn_unauthorized_resolved,
     project_of,
 )
+from review.domain.duplicates import (
+    CorpusStatus,
+    DuplicateMatch,
+    KnownProject,
+    ReviewSeen,
+    SimilarityIndex,
+    acknowledge,
+    as_seen_by,
+    check_duplicates_acknowledged,
+    find_duplicates,
+    merge_known,
+    needing_acknowledgement,
+    terms,
+    visible_duplicates,
+)
 from review.domain.entities import (
     ART_12_MIN_PANEL,
     CONCLUSIONS,
@@ -114,6 +130,19 @@ from review.domain.submission import (
 )
 
 __all__ = [
+    "CorpusStatus",
+    "DuplicateMatch",
+    "KnownProject",
+    "SimilarityIndex",
+    "ReviewSeen",
+    "acknowledge",
+    "as_seen_by",
+    "check_duplicates_acknowledged",
+    "find_duplicates",
+    "merge_known",
+    "needing_acknowledgement",
+    "terms",
+    "visible_duplicates",
     "MLPS_FILED",
     "MLPS_GRADED",
     "ACTION_NAMES",

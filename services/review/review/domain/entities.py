@@ -48,6 +48,9 @@ class ReviewRules:
     panel_min_experts: int
     panel_expert_levels: tuple[str, ...]
     classified_visible_to: tuple[str, ...] = ()
+    duplicate_list_score: Decimal = Decimal("0.300")  # Art 12: a similar project is listed from this score
+    duplicate_ack_score: Decimal = Decimal("0.600")  # ... and above this one must be acknowledged
+    duplicate_list_max: int = 10
 
     @classmethod
     def from_settings(
@@ -57,6 +60,9 @@ class ReviewRules:
         panel_min_experts: object,
         panel_expert_levels: object,
         classified_visible_to: object = "",
+        duplicate_list_score: object = "0.300",
+        duplicate_ack_score: object = "0.600",
+        duplicate_list_max: object = 10,
     ) -> "ReviewRules":
         """The rules from config values; a value that would break Art 12 stops the service at start."""
         levels = _list_setting(panel_expert_levels)
@@ -76,7 +82,16 @@ class ReviewRules:
         if minimum < ART_12_MIN_PANEL:
             raise ValueError(f"PANEL_MIN_EXPERTS: Art 12 requires at least {ART_12_MIN_PANEL} experts, got {minimum}")
         orgs = org_list_setting(classified_visible_to if isinstance(classified_visible_to, (str, list, tuple)) else "")
-        return cls(panel_threshold, filing, minimum, tuple(levels), orgs)
+        listed, strong = (
+            _score_setting("DUPLICATE_LIST_SCORE", duplicate_list_score),
+            _score_setting("DUPLICATE_ACK_SCORE", duplicate_ack_score),
+        )
+        if listed > strong:
+            raise ValueError(f"DUPLICATE_LIST_SCORE ({listed}) may not exceed DUPLICATE_ACK_SCORE ({strong})")
+        most = _int_setting("DUPLICATE_LIST_MAX", duplicate_list_max)
+        if not 1 <= most <= 50:
+            raise ValueError(f"DUPLICATE_LIST_MAX: between 1 and 50, got {most}")
+        return cls(panel_threshold, filing, minimum, tuple(levels), orgs, listed, strong, most)
 
 
 def _int_setting(name: str, value: object) -> int:
@@ -92,6 +107,17 @@ def _list_setting(value: object) -> list[str]:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return [str(item) for item in value] if isinstance(value, (list, tuple)) else []
+
+
+def _score_setting(name: str, value: object) -> Decimal:
+    """A similarity score between 0 and 1 (Art 12 duplicates)."""
+    try:
+        score = Decimal(str(value))
+    except ArithmeticError:
+        raise ValueError(f"{name}: expected a score between 0 and 1, got {value!r}") from None
+    if not score.is_finite() or not 0 < score <= 1:
+        raise ValueError(f"{name}: expected a score between 0 and 1, got {value!r}")
+    return score
 
 
 def _money_setting(name: str, value: object) -> Decimal:
@@ -158,6 +184,11 @@ class Review:
     opinion: str | None = None
     concluded_by: str | None = None
     concluded_at: dt.datetime | None = None
+    # Art 12: the similar declared or planned projects found at submission (``domain.duplicates``)
+    duplicates: list[dict[str, object]] = field(default_factory=list)
+    duplicates_acknowledged_by: str | None = None
+    duplicates_acknowledged_at: dt.datetime | None = None
+    duplicates_comment: str | None = None
 
 
 def new_id(prefix: str) -> str:

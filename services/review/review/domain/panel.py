@@ -5,6 +5,7 @@ import datetime as dt
 from nxshared.core.caller import Caller, project_owner
 from nxshared.core.errors import Conflict, RuleViolation
 from nxshared.core.events import DomainEvent
+from review.domain.duplicates import check_duplicates_acknowledged
 from review.domain.entities import (
     LEVEL_NAMES,
     Expert,
@@ -167,12 +168,17 @@ def check_panel_majority(review: Review, verdict: str) -> None:
         )
 
 
-def conclude(review: Review, verdict: str, opinion: str, caller: Caller, now: dt.datetime) -> list[DomainEvent]:
+def conclude(
+    review: Review, verdict: str, opinion: str, caller: Caller, now: dt.datetime, rules: ReviewRules
+) -> list[DomainEvent]:
     """Art 12: the data center concludes a review as passed or failed, once every assigned expert's
-    opinion is in; a panel's majority of ``fail`` cannot be concluded as passed."""
+    opinion is in; a panel's majority of ``fail`` cannot be concluded as passed, nor a plan whose
+    strong duplicate matches the data center has not acknowledged."""
     target = _transition(review, verdict)
     check_panel_complete(review)
     check_panel_majority(review, verdict)
+    if verdict == ReviewStatus.PASSED.value:
+        check_duplicates_acknowledged(review, rules)
     review.status = target.value
     review.opinion = opinion
     review.concluded_by = caller.actor

@@ -10,6 +10,7 @@ from nxshared.core.errors import Conflict, RuleViolation
 from nxshared.core.events import DomainEvent
 from nxshared.core.money import format_money
 from review.domain.access import check_in_plan, check_owner, check_visible
+from review.domain.duplicates import DuplicateMatch
 from review.domain.entities import PlannedProject, Review, ReviewRoute, ReviewRules, ReviewStatus, new_id
 from review.events import CONCLUSION_EVENTS, ReviewSubmitted
 
@@ -94,8 +95,10 @@ def submit_plan(
     caller: Caller,
     rules: ReviewRules,
     now: dt.datetime,
+    duplicates: list[DuplicateMatch] | None = None,
 ) -> tuple[Review, list[DomainEvent]]:
-    """A new review of the project's construction plan, routed by its budget and estimate (Art 10–12)."""
+    """A new review of the project's construction plan, routed by its budget and estimate (Art 10–12),
+    with the similar projects the county already has (Art 12, ``domain.duplicates``)."""
     planned = _check_may_apply(project, history, caller, rules)
     check_within_estimate(planned, plan["budget"])
     review = Review(
@@ -108,6 +111,7 @@ def submit_plan(
         document_ref=plan["document_ref"],
         submitted_by=caller.actor,
         submitted_at=now,
+        duplicates=[match.as_record() for match in duplicates or ()],
     )
     submitted = ReviewSubmitted(
         project_id=review.project_id,
