@@ -3,8 +3,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SERVICES := $(sort $(patsubst services/%/pyproject.toml,%,$(wildcard services/*/pyproject.toml)))
 PYTHON ?= python3
+# `make up REPLICAS=2`: two processes of each service (PostgreSQL only; deploy/suite.py)
+REPLICAS ?= 1
 
-.PHONY: setup broker run up down status test test-unit test-e2e lint format bench clean faults
+.PHONY: setup broker run up down status test test-unit test-e2e lint format bench clean faults upgrade-test
 
 setup: $(VENV)/.installed
 
@@ -18,10 +20,10 @@ broker:
 	@bash deploy/ensure-rabbitmq.sh --management
 
 run: setup broker
-	$(PY) deploy/suite.py run
+	$(PY) deploy/suite.py run --replicas $(REPLICAS)
 
 up: setup broker
-	$(PY) deploy/suite.py up
+	$(PY) deploy/suite.py up --replicas $(REPLICAS)
 
 down:
 	@$(PY) deploy/suite.py down
@@ -37,10 +39,17 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # the fault suite (tests/faults): full form by default (restarts RabbitMQ itself); NX_FAULTS=short
-# drops only its own connections (CI)
+# drops only its own connections (CI). REPLICAS=2: two processes of each service on PostgreSQL
+# (NX_TEST_POSTGRES_URL), one of the two killed
 faults: setup
 	@bash deploy/ensure-rabbitmq.sh --management
-	NX_FAULTS=$${NX_FAULTS:-1} $(PY) -m pytest -q tests/faults $(PYTEST_ARGS)
+	NX_FAULTS=$${NX_FAULTS:-1} NX_FAULTS_REPLICAS=$(REPLICAS) $(PY) -m pytest -q tests/faults $(PYTEST_ARGS)
+
+# the rolling-upgrade test (tests/upgrade): services of the previous release (deploy/releases.txt)
+# beside the current ones while projects flow; migrations down and up on PostgreSQL
+upgrade-test: setup
+	@bash deploy/ensure-rabbitmq.sh --management
+	NX_UPGRADE_TEST=1 $(PY) -m pytest -q -s tests/upgrade $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -356,5 +356,21 @@ def database_locked(path):
         conn.close()
 
 
+@contextmanager
+def tables_locked(url, tables=("outbox", "inbox")):
+    """PostgreSQL's counterpart of ``database_locked``: every unit of work of the service writes its
+    outbox or its inbox, so with both locked (``ACCESS EXCLUSIVE``) its writers wait, its replicas
+    alike, until the lock is gone."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn, conn.begin():
+            conn.execute(text(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE"))
+            yield
+    finally:
+        engine.dispose()
+
+
 def pick_moment(low, high):
     eventlet.sleep(random.uniform(low, high))
