@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 
 import eventlet
 from eventlet.queue import LightQueue
+from kombu import Connection, Queue
 from nameko.exceptions import RemoteError, RpcTimeout
 
 from nxshared.demo import sample_project
+from nxshared.discovery import installed_services
 from nxshared.rpcclient import BrokerUnavailable, ResilientRpc
 from nxshared.testing import bearer
+from nxshared.topology import subscriptions_of
 
 PLAN_YEAR = 2026  # the suite runs with NX_TODAY=2026-12-15; supplementary projects of the current year
 BUDGET = "1000000.00"  # Art 12: the data center's own opinion, no expert panel
@@ -298,6 +301,33 @@ class Prober:
             return None
         ends = [end for service, _, end in self.outages if service == name and end >= since]
         return max(ends) if ends else since
+
+
+def settled(clients, project_id):
+    timeline = clients.call("smart_office", "planning", "get_timeline", project_id=project_id)
+    return timeline if timeline["stage"] == "approved" else None
+
+
+def agrees(clients, p):
+    """Planning, review and approval say the same about the project."""
+    planned = clients.call("smart_office", "planning", "get_project", project_id=p.project_id)["status"] == "planned"
+    reviews = clients.call("data_center", "review", "list_reviews", project_id=p.project_id)
+    approval = clients.call("drc", "approval", "get_approval", project_id=p.project_id)
+    return (
+        planned
+        and [r["status"] for r in reviews] == ["passed"]
+        and approval["status"] == "granted"
+        and approval["review_id"] == reviews[0]["review_id"]
+    )
+
+
+def parked_count(amqp_uri, names):
+    subscriptions = [sub for s in installed_services() if s.name in names for sub in subscriptions_of(s.load())]
+    with Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        return sum(
+            Queue(sub.dead_queue_name)(channel).queue_declare(passive=True).message_count for sub in subscriptions
+        )
 
 
 def wait_until(probe, timeout, what):

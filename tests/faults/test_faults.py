@@ -17,21 +17,22 @@ import time
 
 import eventlet
 import pytest
-from kombu import Connection, Queue
 
 from nxshared.discovery import installed_services
-from nxshared.topology import subscriptions_of
 
 from .harness import (
     EXPECTED_TIMELINE,
     Clients,
     Driver,
     Prober,
+    agrees,
     database_locked,
     drop_connections,
     kill9,
+    parked_count,
     pick_moment,
     restart_broker,
+    settled,
     tables_locked,
     wait_until,
 )
@@ -120,14 +121,14 @@ def test_projects_survive_broker_restarts_kills_and_a_database_outage(
             if p.project_id is None:
                 continue
             timeline = wait_until(
-                lambda p=p: _settled(clients, p.project_id), RECOVERY_BOUND, f"{p.project_id} to settle"
+                lambda p=p: settled(clients, p.project_id), RECOVERY_BOUND, f"{p.project_id} to settle"
             )
             types = sorted(e["event_type"] for e in timeline["events"])
             if any(types.count(event_type) > 1 for event_type in EXPECTED_TIMELINE):
                 duplicated.append(p.project_id)
-            if not set(EXPECTED_TIMELINE) <= set(types) or not _agrees(clients, p):
+            if not set(EXPECTED_TIMELINE) <= set(types) or not agrees(clients, p):
                 lost.append(p.project_id)
-        parked = _parked(amqp_uri, names)
+        parked = parked_count(amqp_uri, names)
         restarts = sum(_restarts(suite, n) for n in processes)
         longest_outage = max((end - start for _, start, end in prober.outages), default=0.0)
         worst_fault, worst, _ = max(recoveries, key=lambda r: r[1])
@@ -155,33 +156,6 @@ def test_projects_survive_broker_restarts_kills_and_a_database_outage(
 
 def say(text):
     print(f"{time.strftime('%H:%M:%S')} faults: {text}", flush=True)
-
-
-def _settled(clients, project_id):
-    timeline = clients.call("smart_office", "planning", "get_timeline", project_id=project_id)
-    return timeline if timeline["stage"] == "approved" else None
-
-
-def _agrees(clients, p):
-    """Planning, review and approval say the same about the project."""
-    planned = clients.call("smart_office", "planning", "get_project", project_id=p.project_id)["status"] == "planned"
-    reviews = clients.call("data_center", "review", "list_reviews", project_id=p.project_id)
-    approval = clients.call("drc", "approval", "get_approval", project_id=p.project_id)
-    return (
-        planned
-        and [r["status"] for r in reviews] == ["passed"]
-        and approval["status"] == "granted"
-        and approval["review_id"] == reviews[0]["review_id"]
-    )
-
-
-def _parked(amqp_uri, names):
-    subscriptions = [sub for s in installed_services() if s.name in names for sub in subscriptions_of(s.load())]
-    with Connection(amqp_uri) as conn:
-        channel = conn.channel()
-        return sum(
-            Queue(sub.dead_queue_name)(channel).queue_declare(passive=True).message_count for sub in subscriptions
-        )
 
 
 def _restarts(suite, name):
