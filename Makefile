@@ -51,6 +51,13 @@ upgrade-test: setup
 	@bash deploy/ensure-rabbitmq.sh --management
 	NX_UPGRADE_TEST=1 $(PY) -m pytest -q -s tests/upgrade $(PYTEST_ARGS)
 
+# the suite on a local three-node RabbitMQ cluster (deploy/rabbitmq_cluster.sh: nx1..nx3@localhost,
+# AMQP 5681-5683), quorum queues, one node stopped mid-flow and then another; the nodes are removed after
+cluster-faults: setup
+	bash deploy/rabbitmq_cluster.sh start
+	NX_CLUSTER_FAULTS=1 $(PY) -m pytest -q -s tests/cluster $(PYTEST_ARGS); status=$$?; \
+	bash deploy/rabbitmq_cluster.sh stop; exit $$status
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
