@@ -6,7 +6,7 @@ PYTHON ?= python3
 # `make up REPLICAS=2`: two processes of each service (PostgreSQL only; deploy/suite.py)
 REPLICAS ?= 1
 
-.PHONY: setup broker run up down status test test-unit test-e2e lint format bench clean faults upgrade-test
+.PHONY: setup broker run up down status test test-unit test-e2e lint format bench clean faults upgrade-test cluster-faults
 
 setup: $(VENV)/.installed
 
