@@ -3,8 +3,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SERVICES := $(sort $(patsubst services/%/pyproject.toml,%,$(wildcard services/*/pyproject.toml)))
 PYTHON ?= python3
+# `make up REPLICAS=2`: two processes of each service (PostgreSQL only; deploy/suite.py)
+REPLICAS ?= 1
 
-.PHONY: setup broker run up down status test test-unit test-e2e lint format bench clean faults monitor monitor-down monitor-status
+.PHONY: setup broker run up down status test test-unit test-e2e lint format bench clean faults monitor monitor-down monitor-status upgrade-test cluster-faults
 
 # Prometheus's tools (promtool, prometheus, prometheus-alertmanager): Debian's packages, when root
 setup: $(VENV)/.installed
@@ -21,10 +23,10 @@ broker:
 	@bash deploy/ensure-rabbitmq.sh --management
 
 run: setup broker
-	$(PY) deploy/suite.py run
+	$(PY) deploy/suite.py run --replicas $(REPLICAS)
 
 up: setup broker
-	$(PY) deploy/suite.py up
+	$(PY) deploy/suite.py up --replicas $(REPLICAS)
 
 down:
 	@$(PY) deploy/suite.py down
@@ -50,10 +52,24 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # the fault suite (tests/faults): full form by default (restarts RabbitMQ itself); NX_FAULTS=short
-# drops only its own connections (CI)
+# drops only its own connections (CI). REPLICAS=2: two processes of each service on PostgreSQL
+# (NX_TEST_POSTGRES_URL), one of the two killed
 faults: setup
 	@bash deploy/ensure-rabbitmq.sh --management
-	NX_FAULTS=$${NX_FAULTS:-1} $(PY) -m pytest -q tests/faults $(PYTEST_ARGS)
+	NX_FAULTS=$${NX_FAULTS:-1} NX_FAULTS_REPLICAS=$(REPLICAS) $(PY) -m pytest -q tests/faults $(PYTEST_ARGS)
+
+# the rolling-upgrade test (tests/upgrade): services of the previous release (deploy/releases.txt)
+# beside the current ones while projects flow; migrations down and up on PostgreSQL
+upgrade-test: setup
+	@bash deploy/ensure-rabbitmq.sh --management
+	NX_UPGRADE_TEST=1 $(PY) -m pytest -q -s tests/upgrade $(PYTEST_ARGS)
+
+# the suite on a local three-node RabbitMQ cluster (deploy/rabbitmq_cluster.sh: nx1..nx3@localhost,
+# AMQP 5681-5683), quorum queues, one node stopped mid-flow and then another; the nodes are removed after
+cluster-faults: setup
+	bash deploy/rabbitmq_cluster.sh start
+	NX_CLUSTER_FAULTS=1 $(PY) -m pytest -q -s tests/cluster $(PYTEST_ARGS); status=$$?; \
+	bash deploy/rabbitmq_cluster.sh stop; exit $$status
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -2,6 +2,7 @@
 
     python deploy/suite.py run            every service in the foreground, supervised (Ctrl-C stops them)
     python deploy/suite.py up [NAME…]     in the background, supervised; waits until each is healthy
+    python deploy/suite.py up --replicas 2   two processes of each service (PostgreSQL only)
     python deploy/suite.py down [NAME…]   stop them (SIGTERM, then SIGKILL after 15 s)
     python deploy/suite.py status         health, pid, restarts and the last unexpected exit of each
 
@@ -24,6 +25,15 @@ settings (``NX_*`` changed) it replaces it, as ``docker compose up`` recreates a
 nxshared.public_runner <its folder>``, reading its database read-only), started, supervised, stopped and
 shown with it. ``up NAME`` / ``down NAME`` of a service covers both; a process name covers one.
 Health is asked on each process's ops address (``OPS_ADDRESS``, ``PUBLIC_OPS_ADDRESS``).
+
+**Replicas.** ``up --replicas N`` (``make up REPLICAS=2``) runs N processes of each service:
+``<name>`` and ``<name>.2`` … ``<name>.N``, each supervised as any process. They consume the same
+queues (RPC and events) and share the service's database; replica k serves its ops address on the
+service's port + 10·(k−1) (finance: 9004, 9014, …; at most 9 replicas, below planning's public ops
+port 9101). Only on PostgreSQL: there a relay claims the outbox rows it publishes and migrations
+take a lock (``nxshared.outbox``, ``nxshared.db``); a SQLite database is one process's, and ``up``
+refuses replicas of a service that uses one. A public side stays one process. ``down`` and
+``status`` cover the replicas that run.
 
 Files in ``NX_RUN_DIR`` (default ``.run/``), per process: ``<name>.pid`` the service process (its
 own process group), ``<name>.supervisor.pid`` its supervisor, ``<name>.state.json`` restarts and
@@ -56,21 +66,36 @@ GRACE = 15.0
 
 
 PUBLIC_SUFFIX = "-public"
+REPLICA_SEPARATOR = "."
+MAX_REPLICAS = 9  # replica k's ops port is the service's + 10·(k−1): 9 keeps below 9101 (planning-public)
+REPLICA_PORT_STEP = 10
 
 
 def service_names():
     return [service.name for service in installed_services()]
 
 
+def replica_number(process):
+    """1 for ``finance``, 2 for ``finance.2``."""
+    base, _, number = process.rpartition(REPLICA_SEPARATOR)
+    return int(number) if base and number.isdigit() else 1
+
+
+def replica_name(name, number):
+    return name if number == 1 else f"{name}{REPLICA_SEPARATOR}{number}"
+
+
 def service_of(process):
-    """The service a process belongs to: ``planning`` for ``planning`` and ``planning-public``."""
+    """The service a process belongs to: ``planning`` for ``planning``, ``planning.2`` and ``planning-public``."""
+    if replica_number(process) > 1:
+        process = process.rpartition(REPLICA_SEPARATOR)[0]
     if process.endswith(PUBLIC_SUFFIX) and process not in service_names():
         return process.removesuffix(PUBLIC_SUFFIX)
     return process
 
 
 def is_public(process):
-    return service_of(process) != process
+    return replica_number(process) == 1 and service_of(process) != process
 
 
 def service_dir(name):
@@ -81,17 +106,50 @@ def has_public_side(name):
     return bool(load_settings(service_dir(name)).get("PUBLIC_APP"))
 
 
-def processes(names):
-    """Every process of the named services (a process name stands for itself), in order."""
+def processes(names, replicas=1, running=False):
+    """Every process of the named services (a process name stands for itself), in order: with
+    ``replicas``, each service's replicas; with ``running``, also the replicas that ran (``down``,
+    ``status``)."""
     found = []
     for name in names:
-        if is_public(name):
+        if is_public(name) or replica_number(name) > 1:
             found.append(name)
             continue
         found.append(name)
+        found.extend(replica_name(name, k) for k in range(2, replicas + 1))
+        if running:
+            found.extend(running_replicas(name))
         if has_public_side(name):
             found.append(name + PUBLIC_SUFFIX)
     return list(dict.fromkeys(found))
+
+
+def running_replicas(name):
+    """The replicas of ``name`` that have files in the run directory (supervised, or last seen)."""
+    found = []
+    for path in run_dir().glob(f"{name}{REPLICA_SEPARATOR}*.state.json"):
+        process = path.name.removesuffix(".state.json")
+        if service_of(process) == name and replica_number(process) > 1:
+            found.append(process)
+    return sorted(found, key=replica_number)
+
+
+def check_replicas(names, replicas):
+    """Replicas only where they are safe: PostgreSQL (see the module's docstring)."""
+    if not 1 <= replicas <= MAX_REPLICAS:
+        sys.exit(f"--replicas: between 1 and {MAX_REPLICAS}, not {replicas}")
+    if replicas == 1:
+        return
+    on_sqlite = [
+        name
+        for name in dict.fromkeys(service_of(n) for n in names)
+        if str(load_settings(service_dir(name))["DATABASE_URL"]).startswith("sqlite")
+    ]
+    if on_sqlite:
+        sys.exit(
+            f"replicas need PostgreSQL: {', '.join(on_sqlite)} use(s) SQLite, whose database belongs to one "
+            "process (set NX_DATABASE_URL=postgresql://…/nx_{service}, or run without REPLICAS)"
+        )
 
 
 def process_names():
@@ -120,12 +178,19 @@ def setup_broker_parties():
 
 def service_env(name):
     """The environment a service starts with: its own broker user when the broker is managed here
-    (its public side reads only its database and is given no broker user at all)."""
+    (its public side reads only its database and is given no broker user at all); a replica's own
+    ops address."""
     from nxshared.broker_access import local_party_uri, service_user
 
-    if not managed_broker() or is_public(name):
-        return None
-    return {**os.environ, f"NX_{name.upper()}_AMQP_URI": local_party_uri(service_user(name))}
+    env = None
+    service = service_of(name)
+    if managed_broker() and not is_public(name):
+        env = {**os.environ, f"NX_{service.upper()}_AMQP_URI": local_party_uri(service_user(service))}
+    if (number := replica_number(name)) > 1:
+        host, port = load_settings(service_dir(service))["OPS_ADDRESS"].rsplit(":", 1)
+        offset = REPLICA_PORT_STEP * (number - 1)
+        env = {**(env or os.environ), f"NX_{service.upper()}_OPS_ADDRESS": f"{host}:{int(port) + offset}"}
+    return env
 
 
 def deploy_topology():
@@ -163,7 +228,7 @@ def _reachable(address):
 
 def ops_address(name):
     """Where the process serves ``/health`` and ``/metrics`` (never its public address)."""
-    settings = load_settings(service_dir(name))
+    settings = load_settings(service_dir(name), environ=service_env(name))
     return _reachable(settings["PUBLIC_OPS_ADDRESS"] if is_public(name) else settings["WEB_SERVER_ADDRESS"])
 
 
@@ -510,10 +575,25 @@ def status(names):
 def main(argv):
     if not argv or argv[0] not in ("run", "up", "down", "status", "supervise"):
         sys.exit(__doc__)
-    unknown = set(argv[1:]) - set(process_names()) - set(service_names())
+    replicas = 1
+    if "--replicas" in argv:
+        at = argv.index("--replicas")
+        try:
+            replicas = int(argv[at + 1])
+        except (IndexError, ValueError):
+            sys.exit("--replicas takes a number")
+        argv = argv[:at] + argv[at + 2 :]
+    known = set(process_names()) | set(service_names())
+    unknown = {n for n in argv[1:] if n not in known and service_of(n) not in known}
     if unknown:
         sys.exit(f"unknown service(s): {', '.join(sorted(unknown))}")
-    names = argv[1:] if argv[0] == "supervise" else processes(argv[1:] or service_names())
+    names = (
+        argv[1:]
+        if argv[0] == "supervise"
+        else processes(argv[1:] or service_names(), replicas, running=argv[0] in ("down", "status"))
+    )
+    if argv[0] in ("run", "up"):
+        check_replicas(names, replicas)
     if argv[0] == "supervise":
         if len(names) != 1:
             sys.exit("usage: suite.py supervise NAME")

@@ -99,6 +99,9 @@ def reads_of(engine):
     return engine
 
 
+MIGRATION_LOCK = 0x6E78_6D69  # "nxmi": the advisory lock a migration holds on PostgreSQL (one per database)
+
+
 def migrate(url, migrations_dir):
     """Apply the service's alembic migrations up to head."""
     from alembic import command
@@ -113,6 +116,8 @@ def migrate(url, migrations_dir):
             if sqlite:  # SQLite's way to rebuild a table that others reference (ALTER TABLE, step 1)
                 without_foreign_keys(connection)
             with connection.begin():
+                if not sqlite:  # replicas starting together: one migrates, the others then find it done
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 cfg.attributes["connection"] = connection
                 command.upgrade(cfg, "head")
                 if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):

@@ -27,18 +27,34 @@ Nothing unconfirmed is ever marked: after a crash or a lost connection the unans
 published again (consumers' inboxes drop the duplicate). A returned (unroutable) or nacked event
 stays unsent, counts an attempt, and holds back its project's later events until it goes through.
 After an error the relay reconnects with exponential back-off.
+
+**More than one process (PostgreSQL).** Replicas of a service share its outbox, and each has a
+relay. On PostgreSQL a round is one transaction that *claims* its rows before it publishes them
+(``SELECT … WHERE id IN (…) FOR UPDATE SKIP LOCKED``, only rows still unsent and still their
+project's oldest unsent event) and marks them sent before it commits: a row another relay has
+claimed is skipped, and one it has sent meanwhile is no longer unsent when the lock is taken (READ
+COMMITTED re-checks the locked row). A project's next event is not its oldest unsent one while its
+predecessor is claimed elsewhere, so it is not claimed: per-project order holds across processes.
+Rows read from the outbox and rows taken from memory are claimed alike; a row not claimed makes
+the next round read the outbox again. Since a row handed to one process may wait behind a head
+another process publishes, a relay however busy reads the outbox at least every
+``REREAD_SECONDS``. On SQLite nothing claims (a write transaction held across a round
+would stop every writer): a service on SQLite runs as a single process (``deploy/suite.py``
+refuses replicas there).
 """
 
 import contextlib
 import json
 import logging
 import threading
+import time
 from collections import defaultdict
 from typing import Any, NamedTuple
 
 import eventlet
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import Text, bindparam, cast, func, select, update
+from sqlalchemy.orm import aliased
 
 from nxshared.amqp import ConfirmedBatches
 from nxshared.clock import Clock
@@ -48,6 +64,7 @@ log = logging.getLogger(__name__)
 BATCH = 100  # events in flight per round
 MAX_BACKOFF = 10.0
 MAX_HANDED = 10 * BATCH  # rows kept in memory for the next rounds; beyond, the outbox is read instead
+REREAD_SECONDS = 2.0  # with claims (PostgreSQL): the longest a busy relay goes without reading the outbox
 
 UNROUTABLE = "unroutable: no queue is bound for this event type"
 NACKED = "nacked: the broker refused the message"
@@ -100,6 +117,10 @@ class OutboxRelay:
         self._parked = False  # the run loop waits for a wake: no round is under way
         self._round_lock = threading.Lock()  # a round, or a send by a committing green thread
         self._sent_early: list[_Row] | None = None  # published by ``wake``, their confirms not yet collected
+        self.claims = engine.dialect.name == "postgresql"  # see "More than one process" above
+        self._claim = None  # the open transaction holding this round's rows (PostgreSQL)
+        self._unclaimed = False  # a handed row was not claimed: the outbox must be read for it
+        self._last_read = 0.0
         # built once: a statement built per round costs its construction and cache key every time
         heads = select(func.min(outbox.c.id)).where(outbox.c.sent_at.is_(None)).group_by(outbox.c.project_id)
         # the payload as the JSON text stored: published as it is, never parsed and serialized again
@@ -108,6 +129,21 @@ class OutboxRelay:
             .where(outbox.c.id.in_(heads))
             .order_by(outbox.c.id)
             .limit(BATCH)
+        )
+        earlier = aliased(outbox)
+        oldest_of_its_project = (
+            select(func.min(earlier.c.id))
+            .where(earlier.c.project_id == outbox.c.project_id, earlier.c.sent_at.is_(None))
+            .scalar_subquery()
+        )
+        self._claim_ids = (
+            select(outbox.c.id)
+            .where(
+                outbox.c.id.in_(bindparam("ids", expanding=True)),
+                outbox.c.sent_at.is_(None),
+                outbox.c.id == oldest_of_its_project,
+            )
+            .with_for_update(skip_locked=True, of=outbox)
         )
         these = outbox.c.id.in_(bindparam("ids", expanding=True))
         self._sent = update(outbox).where(these).values(sent_at=bindparam("now"))
@@ -138,10 +174,12 @@ class OutboxRelay:
             return
         sent = False
         try:
-            self._sent_early = self._from_memory()
+            self._sent_early = self._claimed(self._from_memory())
             if self._sent_early:
                 self._parked = False
                 self.batches.send((row.id, row.body, row.event_type) for row in self._sent_early)
+            else:
+                self._end_claim()
             sent = True
         except Exception as exc:
             log.warning("outbox: %r while publishing early; the relay publishes from the outbox", exc)
@@ -149,6 +187,7 @@ class OutboxRelay:
             if not sent:
                 self._sent_early = None
                 self._read_next = True
+                self._end_claim()
             self._round_lock.release()
 
     def stop(self):
@@ -182,12 +221,16 @@ class OutboxRelay:
                 else:
                     eventlet.sleep(0)
         finally:
+            self._end_claim()
             self.batches.close()
 
     def relay_once(self):
         """One round. Returns (events confirmed and marked sent, whether a failure holds one back)."""
         with self._round_lock:
-            return self._relay_once()
+            try:
+                return self._relay_once()
+            finally:
+                self._end_claim()  # committed by a round that went through; rolled back otherwise
 
     def _relay_once(self):
         early, self._sent_early = self._sent_early, None
@@ -196,7 +239,8 @@ class OutboxRelay:
         else:
             rows, read = self._round()
             if not rows:
-                self._read_next = False  # nothing unsent: from now on, what is handed is all there is
+                # nothing unsent (from now on, what is handed is all there is), unless a handed row was not claimed
+                self._read_next, self._unclaimed = self._unclaimed, False
                 return 0, False
         by_id = {row.id: row for row in rows}
         self._read_next = True  # until this round has gone through
@@ -213,8 +257,10 @@ class OutboxRelay:
         self._last_acked = set(outcome.acked)
         self._record_failures([by_id[i] for i in outcome.returned], UNROUTABLE)
         self._record_failures([by_id[i] for i in outcome.nacked], NACKED)
+        self._end_claim(commit=True)
         failed = bool(outcome.returned or outcome.nacked)
-        self._read_next = read or failed  # rows read may have more waiting behind them
+        self._read_next = read or failed or self._unclaimed  # rows read may have more waiting behind them
+        self._unclaimed = False
         return len(outcome.acked), failed
 
     def _round(self):
@@ -229,14 +275,47 @@ class OutboxRelay:
         if self._memory_trusted():
             rows = self._from_memory()
             if rows is not None:
-                return rows, False
+                return self._claimed(rows), False
         self._handed = []
         self._dropped = False
+        self._last_read = time.monotonic()
         return self._next_rows(), True
 
     def _memory_trusted(self):
         """Whether the handed rows may be all the outbox holds unsent (see the module's docstring)."""
+        if self.claims and time.monotonic() - self._last_read > REREAD_SECONDS:
+            return False
         return not (self._read_next or self._dropped)
+
+    def _claimed(self, rows):
+        """Of ``rows`` (read, or taken from memory), those this relay now holds (PostgreSQL; all of
+        them on SQLite): each still unsent, its project's oldest unsent event, and claimed by no
+        other. A row left out makes the next round read the outbox again: the relay that holds it
+        may fail, or its project's next event wait behind it."""
+        if not rows or not self.claims:
+            return rows
+        ids = set(self._begin_claim().execute(self._claim_ids, {"ids": [row.id for row in rows]}).scalars())
+        if len(ids) < len(rows):
+            self._unclaimed = True
+        return [row for row in rows if row.id in ids]
+
+    def _begin_claim(self):
+        if self._claim is None:
+            self._claim = self.engine.connect()
+            self._claim.begin()
+        return self._claim
+
+    def _end_claim(self, commit=False):
+        claim, self._claim = self._claim, None
+        if claim is None:
+            return
+        try:
+            if commit:
+                claim.commit()
+            else:
+                claim.rollback()
+        finally:
+            claim.close()
 
     def _from_memory(self):
         """The handed heads, taken from memory; None (and the handed rows left) when they are not
@@ -258,18 +337,25 @@ class OutboxRelay:
         behind its head must not starve the others.
         """
         with self.engine.connect() as conn:
-            return conn.execute(self._heads).all()
+            rows = conn.execute(self._heads).all()
+        return self._claimed(rows)  # held until the round marks them sent (see "More than one process")
 
+    @contextlib.contextmanager
     def _writing(self):
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite, as every unit of work)."""
+        """The round's claim (PostgreSQL), or a write transaction (``BEGIN IMMEDIATE`` on SQLite,
+        as every unit of work) committed at the end of the block."""
+        if self._claim is not None:
+            yield self._claim
+            return
         from nxshared.db import WRITE_OPTION  # nxshared.db imports this module
 
-        return self.engine.connect().execution_options(**{WRITE_OPTION: True})
+        with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+            yield conn
 
     def _mark_sent(self, rows):
         if not rows:
             return
-        with self._writing() as conn, conn.begin():
+        with self._writing() as conn:
             conn.execute(self._sent, {"ids": [row.id for row in rows], "now": Clock.now()})
         counts: defaultdict[str, int] = defaultdict(int)
         for row in rows:
@@ -283,5 +369,5 @@ class OutboxRelay:
         self.metrics.publish_failures.labels(reason.split(":")[0]).inc(len(rows))
         for row in rows:
             log.warning("outbox event %s (%s) not published: %s", row.event_id, row.event_type, reason)
-        with self._writing() as conn, conn.begin():
+        with self._writing() as conn:
             conn.execute(self._failed, {"ids": [row.id for row in rows], "reason": reason})

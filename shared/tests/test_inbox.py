@@ -1,15 +1,19 @@
 """The inbox on every test backend: one ``INSERT … ON CONFLICT DO NOTHING`` records an event for a
 handler, and finds it there when the same event comes again."""
 
+import contextlib
 import uuid
 
+import eventlet
+import eventlet.event
+import eventlet.tpool
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from nxshared.clock import Clock
 from nxshared.core.events import Event
-from nxshared.db import INBOX, RELIABILITY_METADATA, UnitOfWork, make_engine
+from nxshared.db import INBOX, RELIABILITY_METADATA, WRITE_OPTION, UnitOfWork, make_engine
 from nxshared.testing import scratch_url
 
 
@@ -87,3 +91,50 @@ def test_insert_if_absent_fills_constant_defaults_and_keeps_given_values(tmp_pat
         assert [tuple(row) for row in rows] == [("a", 0, False, None), ("b", 5, False, None)]
     finally:
         engine.dispose()
+
+
+# Replicas: two processes of a service consume the same queue; a redelivered event may reach both.
+
+
+def apply_in_a_unit_of_work(engine, evt, applied, who, before_commit=None):
+    """What an event handler does: record the event, apply it only the first time, commit."""
+    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+        uow = UnitOfWork(conn, "here", "on_thing", Clock())
+        if uow.first_time(evt):
+            applied.append(who)
+        if before_commit:
+            before_commit()
+
+
+@pytest.mark.parametrize("first_commits", [True, False], ids=["first-commits", "first-rolls-back"])
+def test_two_consumers_of_the_same_event_apply_it_once(sessions, first_commits):
+    """The second delivery waits for the first's transaction: it finds the event applied once that
+    one commits, and applies it itself if that one rolls back (a crash mid-handler)."""
+    engine = sessions.kw["bind"]
+    evt, applied = event(), []
+    # SQLite's busy wait blocks the thread it runs on: the second consumer waits in an OS thread
+    second_consumer = eventlet.tpool.execute if engine.dialect.name == "sqlite" else (lambda f: f())
+    started, released = eventlet.event.Event(), eventlet.event.Event()
+
+    def first():
+        def hold():
+            started.send()
+            released.wait()
+            if not first_commits:
+                raise RuntimeError("the process died before its commit")
+
+        with contextlib.suppress(RuntimeError):
+            apply_in_a_unit_of_work(engine, evt, applied, "first", before_commit=hold)
+
+    one = eventlet.spawn(first)
+    started.wait()
+    two = eventlet.spawn(second_consumer, lambda: apply_in_a_unit_of_work(engine, evt, applied, "second"))
+    eventlet.sleep(0.3)
+    assert not two.dead  # waiting for the first delivery's transaction
+    released.send()
+    one.wait()
+    two.wait()
+
+    # a rolled-back apply is undone with its transaction; the list only shows who ran the handler's effect
+    assert applied == (["first"] if first_commits else ["first", "second"])
+    assert rows(sessions) == 1

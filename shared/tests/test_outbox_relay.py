@@ -12,7 +12,7 @@ import eventlet
 import pytest
 from kombu import Connection, Exchange, Queue
 from prometheus_client import CollectorRegistry
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, select, text
 
 from nxshared.db import OUTBOX, OUTBOX_INSERT, RELIABILITY_METADATA, make_engine
 from nxshared.metrics import SuiteMetrics
@@ -87,12 +87,13 @@ def committed(relay, project_id, event_type):
 
 
 def outbox_reads(relay):
-    """The relay's reads of the outbox's heads from now on (statements, as executed)."""
+    """The relay's reads of the outbox's heads from now on (statements, as executed); not its
+    claims of handed rows by id (PostgreSQL: ``claims_of``)."""
     reads = []
 
     @event.listens_for(relay.engine, "before_cursor_execute")
     def seen(conn, cursor, statement, *args):
-        if statement.lstrip().startswith("SELECT") and "outbox" in statement:
+        if statement.lstrip().startswith("SELECT") and "outbox" in statement and "GROUP BY" in statement:
             reads.append(statement)
 
     return reads
@@ -397,3 +398,92 @@ def test_an_event_behind_its_projects_head_is_not_sent_early(running, broker, mo
     assert calls == []  # the relay reads the outbox and keeps the project in order
     until_all_sent(running)
     assert ids(drain(broker, queue)) == [head.event_id, behind.event_id]
+
+
+# Replicas: two processes of a service share its outbox, each with its relay (PostgreSQL).
+
+
+@pytest.fixture
+def replica(relay, rabbit_config):
+    """A second relay over the same outbox, with its own engine and broker connection: the relay of
+    another process of the same service."""
+    if not relay.claims:
+        pytest.skip("SQLite: a service runs as one process (its relay claims nothing)")
+    engine = make_engine(relay.engine.url.render_as_string(hide_password=False))
+    other = OutboxRelay(
+        engine=engine,
+        outbox=OUTBOX,
+        amqp_uri=rabbit_config["AMQP_URI"],
+        source="review",
+        config={},
+        metrics=SuiteMetrics(CollectorRegistry()),
+    )
+    yield other
+    other.batches.close()
+    engine.dispose()
+
+
+def written_as_a_process_does(relay, project_id, event_type):
+    """``committed`` as a unit of work of the process ``relay`` belongs to: the project locked
+    first (the locking rule of ``nxshared.db``, here a transaction-scoped advisory lock)."""
+    event_id = str(uuid.uuid4())
+    payload = {"event_id": event_id, "event_type": event_type, "project_id": project_id}
+    values = {**payload, "payload": payload, "created_at": dt.datetime.now(dt.UTC), "attempts": 0}
+    with relay.engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": project_id})
+        returned = conn.execute(OUTBOX_INSERT, values).one()
+    relay.wake([Committed.inserted(returned, event_id, event_type, project_id, payload)])
+    return returned[0], event_id  # the row's id: its place in its project's order
+
+
+def test_two_relays_over_one_outbox_publish_each_row_once_in_order_per_project(relay, replica, broker):
+    queue = bind(broker, "t-all", "review.#")
+    relays = [relay, replica]
+    for r in relays:
+        r.poll_interval = 0.05
+    runners = [eventlet.spawn(r.run) for r in relays]
+    projects = [f"prj-{p}" for p in range(20)]
+    order = {p: [] for p in projects}
+
+    def writer(n):  # each process writes every project's events, as RPCs spread over replicas do
+        for step in range(15):
+            for p in projects[n::2] + projects[1 - n :: 2]:
+                order[p].append(written_as_a_process_does(relays[(n + step) % 2], p, "review.submitted"))
+            eventlet.sleep(0)
+
+    writers = [eventlet.spawn(writer, n) for n in (0, 1)]
+    for w in writers:
+        w.wait()
+    order = {p: [e for _, e in sorted(events)] for p, events in order.items()}  # commit order
+    try:
+        until_all_sent(relay)
+    finally:
+        for r in relays:
+            r.stop()
+        for runner in runners:
+            runner.wait()
+
+    received = ids(drain(broker, queue))
+    assert len(received) == 600 and sorted(received) == sorted(e for events in order.values() for e in events)
+    published = {e: p for p, events in order.items() for e in events}
+    for p, events in order.items():
+        assert [e for e in received if published[e] == p] == events
+        assert len(events) == 30
+    assert relay.metrics.events_published.labels("review.submitted")._value.get() > 0
+    assert replica.metrics.events_published.labels("review.submitted")._value.get() > 0  # both published
+
+
+def test_a_head_another_relay_holds_is_neither_read_nor_claimed_nor_its_successor(relay, replica, broker):
+    queue = bind(broker, "t-all", "review.#")
+    first = written(relay, "prj-a", "review.submitted")
+    behind = written(relay, "prj-a", "review.passed")
+    other = written(relay, "prj-b", "review.submitted")
+    with replica.engine.begin() as held:  # another relay's claim of prj-a's head, mid-round
+        held.execute(text("SELECT id FROM outbox WHERE id = :id FOR UPDATE"), {"id": first.id})
+        assert relay.relay_once() == (1, False)  # prj-b only: prj-a's next event waits for its head
+        relay.wake([first])
+        assert relay.relay_once() == (0, False)  # handed, but not claimed: the other relay has it
+        assert relay._read_next  # until the outbox shows nothing held elsewhere
+    assert ids(drain(broker, queue)) == [other.event_id]
+    assert relay_until_idle(relay) == 2
+    assert ids(drain(broker, queue)) == [first.event_id, behind.event_id]

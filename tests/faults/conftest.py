@@ -5,11 +5,18 @@
 
 To run the full form without disturbing a shared broker, give it a RabbitMQ node of its own:
 ``make faults PYTEST_ARGS="--amqp-uri amqp://guest:guest@127.0.0.1:5679/ --rabbit-ctl-uri
-http://guest:guest@127.0.0.1:15679" NX_FAULTS_RABBITMQCTL="rabbitmqctl -n faults@localhost"``."""
+http://guest:guest@127.0.0.1:15679" NX_FAULTS_RABBITMQCTL="rabbitmqctl -n faults@localhost"``.
+
+``NX_FAULTS_REPLICAS=2`` (``make faults REPLICAS=2``): two processes of each service, on PostgreSQL
+databases of their own (``NX_TEST_POSTGRES_URL``, as the tests' backends; skipped without it); the
+kills take one of the two, the database outage locks the outbox and inbox tables."""
 
 import os
 
 import pytest
+from sqlalchemy import create_engine, text
+
+from nxshared.discovery import installed_services
 
 
 def pytest_addoption(parser):
@@ -42,11 +49,19 @@ def mode(request):
 
 
 @pytest.fixture
-def suite(rabbit_config, tmp_path):
-    """The services as ``make up`` starts them (tests/e2e's Suite), stopped at the end."""
+def replicas():
+    return int(os.environ.get("NX_FAULTS_REPLICAS") or 1)
+
+
+@pytest.fixture
+def suite(rabbit_config, tmp_path, replicas):
+    """The services as ``make up`` starts them (tests/e2e's Suite), stopped at the end; with
+    replicas, each on a fresh PostgreSQL database (``nxf_<service><NX_TEST_DB_SUFFIX>``)."""
     from tests.e2e.conftest import Suite
 
     started = Suite(rabbit_config["AMQP_URI"], tmp_path, today="2026-12-15")
+    if replicas > 1:
+        started.env["NX_DATABASE_URL"] = fresh_postgres_databases()
     yield started
     started.close()
     for log in sorted(started.run_dir.glob("*.log")):
@@ -58,3 +73,23 @@ def suite(rabbit_config, tmp_path):
                 if "CRITICAL" in line:  # the exception that killed the container ends its traceback
                     following = lines[number + 1 : number + 80]
                     print(next((x for x in following if x and not x.startswith((" ", "Traceback"))), ""))
+
+
+def fresh_postgres_databases():
+    """A new, empty PostgreSQL database per installed service; their URL with ``{service}``."""
+    base = os.environ.get("NX_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip(
+            "replicas need PostgreSQL: set NX_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432)"
+        )
+    suffix = os.environ.get("NX_TEST_DB_SUFFIX", "")
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            for service in installed_services():
+                name = f"nxf_{service.name}{suffix}"
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return f"{base}/nxf_{{service}}{suffix}"

@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 
 import eventlet
 from eventlet.queue import LightQueue
+from kombu import Connection, Queue
 from nameko.exceptions import RemoteError, RpcTimeout
 
 from nxshared.demo import sample_project
+from nxshared.discovery import installed_services
 from nxshared.rpcclient import BrokerUnavailable, ResilientRpc
 from nxshared.testing import bearer
+from nxshared.topology import subscriptions_of
 
 PLAN_YEAR = 2026  # the suite runs with NX_TODAY=2026-12-15; supplementary projects of the current year
 BUDGET = "1000000.00"  # Art 12: the data center's own opinion, no expert panel
@@ -300,6 +303,33 @@ class Prober:
         return max(ends) if ends else since
 
 
+def settled(clients, project_id):
+    timeline = clients.call("smart_office", "planning", "get_timeline", project_id=project_id)
+    return timeline if timeline["stage"] == "approved" else None
+
+
+def agrees(clients, p):
+    """Planning, review and approval say the same about the project."""
+    planned = clients.call("smart_office", "planning", "get_project", project_id=p.project_id)["status"] == "planned"
+    reviews = clients.call("data_center", "review", "list_reviews", project_id=p.project_id)
+    approval = clients.call("drc", "approval", "get_approval", project_id=p.project_id)
+    return (
+        planned
+        and [r["status"] for r in reviews] == ["passed"]
+        and approval["status"] == "granted"
+        and approval["review_id"] == reviews[0]["review_id"]
+    )
+
+
+def parked_count(amqp_uri, names):
+    subscriptions = [sub for s in installed_services() if s.name in names for sub in subscriptions_of(s.load())]
+    with Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        return sum(
+            Queue(sub.dead_queue_name)(channel).queue_declare(passive=True).message_count for sub in subscriptions
+        )
+
+
 def wait_until(probe, timeout, what):
     deadline = time.monotonic() + timeout
     while not (value := probe()):
@@ -354,6 +384,22 @@ def database_locked(path):
     finally:
         conn.execute("ROLLBACK")
         conn.close()
+
+
+@contextmanager
+def tables_locked(url, tables=("outbox", "inbox")):
+    """PostgreSQL's counterpart of ``database_locked``: every unit of work of the service writes its
+    outbox or its inbox, so with both locked (``ACCESS EXCLUSIVE``) its writers wait, its replicas
+    alike, until the lock is gone."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn, conn.begin():
+            conn.execute(text(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE"))
+            yield
+    finally:
+        engine.dispose()
 
 
 def pick_moment(low, high):

@@ -6,7 +6,8 @@ project is started every ``interval`` seconds and driven planning → review →
 broker closes every connection of this test's virtual host, which is what a restart does to the
 services without disturbing anyone else on the broker), (2) each service is ``kill -9``'d at a random
 moment (under load: between a commit and its publish, inside a handler before its ack, …), (3) one
-service's database is locked for 30 s. Then every project must agree across the services and with
+service's database is locked for 30 s. With ``NX_FAULTS_REPLICAS=2`` every service runs as two
+processes on PostgreSQL (``make up REPLICAS=2``), and each kill takes one of the two. Then every project must agree across the services and with
 planning's timeline: none lost, none applied twice, no event parked, and each fault was followed by
 every service answering again within a bounded wait. One summary line gives the figures.
 """
@@ -16,21 +17,23 @@ import time
 
 import eventlet
 import pytest
-from kombu import Connection, Queue
 
 from nxshared.discovery import installed_services
-from nxshared.topology import subscriptions_of
 
 from .harness import (
     EXPECTED_TIMELINE,
     Clients,
     Driver,
     Prober,
+    agrees,
     database_locked,
     drop_connections,
     kill9,
+    parked_count,
     pick_moment,
     restart_broker,
+    settled,
+    tables_locked,
     wait_until,
 )
 
@@ -43,7 +46,7 @@ LOCK_SECONDS = 30
 
 @pytest.mark.parametrize("queue_type", ["classic", "quorum"])
 def test_projects_survive_broker_restarts_kills_and_a_database_outage(
-    rabbit_config, rabbit_manager, tmp_path, mode, queue_type, suite, capsys
+    rabbit_config, rabbit_manager, tmp_path, mode, queue_type, suite, replicas, capsys
 ):
     if mode == "short" and queue_type == "quorum":
         pytest.skip("the short form runs on classic queues only")
@@ -56,7 +59,8 @@ def test_projects_survive_broker_restarts_kills_and_a_database_outage(
         NX_EVENT_RETRY_BASE_MS="500",
         NX_EVENT_MAX_ATTEMPTS="6",
     )
-    suite.up(*names)
+    suite.up(*names, "--replicas", str(replicas))
+    processes = [n if k == 1 else f"{n}.{k}" for n in names for k in range(1, replicas + 1)]
     clients = Clients(amqp_uri)
     driver = Driver(clients, interval=1.0 if mode == "short" else 0.5)
     prober = Prober(amqp_uri, names)
@@ -89,13 +93,18 @@ def test_projects_survive_broker_restarts_kills_and_a_database_outage(
                 restart_broker()
             recovered(f"broker restart {round_}", time.monotonic())
         # issue 18: nothing that happens to the broker makes a service exit
-        restarted_by_broker = sum(_restarts(suite, n) for n in names)
+        restarted_by_broker = sum(_restarts(suite, n) for n in processes)
         for name in random.sample(names, len(names)):
             pick_moment(1, 4)
-            kill9(suite.run_dir, name)
-            recovered(f"kill -9 {name}", time.monotonic())
+            victim = random.choice([p for p in processes if p.split(".")[0] == name])  # one of its replicas
+            kill9(suite.run_dir, victim)
+            recovered(f"kill -9 {victim}", time.monotonic())
         pick_moment(1, 3)
-        with database_locked(tmp_path / f"{LOCKED_SERVICE}.db"):
+        if replicas > 1:
+            locked = tables_locked(suite.env["NX_DATABASE_URL"].replace("{service}", LOCKED_SERVICE))
+        else:
+            locked = database_locked(tmp_path / f"{LOCKED_SERVICE}.db")
+        with locked:
             eventlet.sleep(LOCK_SECONDS)
         recovered(f"{LOCKED_SERVICE} database locked {LOCK_SECONDS} s", time.monotonic())
         pick_moment(2, 3)
@@ -112,21 +121,21 @@ def test_projects_survive_broker_restarts_kills_and_a_database_outage(
             if p.project_id is None:
                 continue
             timeline = wait_until(
-                lambda p=p: _settled(clients, p.project_id), RECOVERY_BOUND, f"{p.project_id} to settle"
+                lambda p=p: settled(clients, p.project_id), RECOVERY_BOUND, f"{p.project_id} to settle"
             )
             types = sorted(e["event_type"] for e in timeline["events"])
             if any(types.count(event_type) > 1 for event_type in EXPECTED_TIMELINE):
                 duplicated.append(p.project_id)
-            if not set(EXPECTED_TIMELINE) <= set(types) or not _agrees(clients, p):
+            if not set(EXPECTED_TIMELINE) <= set(types) or not agrees(clients, p):
                 lost.append(p.project_id)
-        parked = _parked(amqp_uri, names)
-        restarts = sum(_restarts(suite, n) for n in names)
+        parked = parked_count(amqp_uri, names)
+        restarts = sum(_restarts(suite, n) for n in processes)
         longest_outage = max((end - start for _, start, end in prober.outages), default=0.0)
         worst_fault, worst, _ = max(recoveries, key=lambda r: r[1])
         broker = max(seconds for fault, seconds, _ in recoveries if fault.startswith("broker"))
         with capsys.disabled():
             print(
-                f"\nfault suite ({mode}, {queue_type} queues): projects {len(driver.projects)}"
+                f"\nfault suite ({mode}, {queue_type} queues, {replicas} process(es) per service): projects {len(driver.projects)}"
                 f" (driven {len(driven)}), faults injected {len(recoveries)}, lost {len(lost)},"
                 f" duplicated {len(duplicated)}, parked {parked}, longest unavailability {longest_outage:.1f} s,"
                 f" longest recovery {worst:.1f} s ({worst_fault}), after a broker restart {broker:.1f} s,"
@@ -147,33 +156,6 @@ def test_projects_survive_broker_restarts_kills_and_a_database_outage(
 
 def say(text):
     print(f"{time.strftime('%H:%M:%S')} faults: {text}", flush=True)
-
-
-def _settled(clients, project_id):
-    timeline = clients.call("smart_office", "planning", "get_timeline", project_id=project_id)
-    return timeline if timeline["stage"] == "approved" else None
-
-
-def _agrees(clients, p):
-    """Planning, review and approval say the same about the project."""
-    planned = clients.call("smart_office", "planning", "get_project", project_id=p.project_id)["status"] == "planned"
-    reviews = clients.call("data_center", "review", "list_reviews", project_id=p.project_id)
-    approval = clients.call("drc", "approval", "get_approval", project_id=p.project_id)
-    return (
-        planned
-        and [r["status"] for r in reviews] == ["passed"]
-        and approval["status"] == "granted"
-        and approval["review_id"] == reviews[0]["review_id"]
-    )
-
-
-def _parked(amqp_uri, names):
-    subscriptions = [sub for s in installed_services() if s.name in names for sub in subscriptions_of(s.load())]
-    with Connection(amqp_uri) as conn:
-        channel = conn.channel()
-        return sum(
-            Queue(sub.dead_queue_name)(channel).queue_declare(passive=True).message_count for sub in subscriptions
-        )
 
 
 def _restarts(suite, name):
