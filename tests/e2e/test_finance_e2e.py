@@ -104,7 +104,14 @@ def test_from_declaration_to_the_last_disbursement(suite):
         "funds.disbursed",
     ]
     public = suite.http("planning", f"/public/projects/{pid}")
-    assert public["contract"] == {"contract_no": "HT-E2E-001", "vendor": "某科技公司", "amount": "880000.00"}
+    assert public["contract"] == {
+        "contract_no": "HT-E2E-001",
+        "vendor": "某科技公司",
+        "amount": "880000.00",
+        "om_years": 3,
+        "signed_on": "2026-12-15",
+        "om_ends_on": "2029-12-15",
+    }
 
 
 def test_finance_stopped_while_the_approval_is_granted_catches_up(suite):
