@@ -20,11 +20,12 @@ from typing import Any
 from nxshared.core.errors import ValidationError
 from nxshared.publicside import Body, PublicPages
 from nxshared.validation import load
+from planning import plan_workbook, usecases
 from planning.portal import opendata, views
 from planning.portal.labels import DECISIONS
 from planning.portal.opendata import Site
 from planning.repository import SqlRepository
-from planning.schemas import OpenDataQuery, PortalQuery, PublicQuery
+from planning.schemas import OpenDataQuery, PortalQuery, PublicQuery, YearIn
 from planning.usecases import PublicFilters
 
 DISCLOSED = (
@@ -156,6 +157,22 @@ def ocds_release(repo: SqlRepository, args: Mapping[str, str], site: Site, proje
     return _one_record(repo, args, site, f"/public/ocds/releases/{project_id}", opendata.ocds_package)
 
 
+# --- the plan as a spreadsheet ------------------------------------------------------------------
+
+
+def plan_workbook_page(repo: SqlRepository, args: Mapping[str, str], site: Site, year: int) -> Body | None:
+    """``/public/plan/<year>.xlsx``: the year's planned projects as an Excel workbook; 404 when the
+    year has neither a plan nor a planned project the public may see."""
+    _no_query(args)
+    wanted = load(YearIn, {"year": year})["year"]
+    sheet = usecases.public_plan_sheet(repo, wanted)
+    if sheet is None:
+        return None
+    return Body(
+        plan_workbook.workbook_bytes(sheet, plan_workbook.plan_title(wanted, public=True)), plan_workbook.CONTENT_TYPE
+    )
+
+
 PAGES = PublicPages(
     routes={
         "/public/projects": list_page,
@@ -167,6 +184,7 @@ PAGES = PublicPages(
         "/public/oc4ids/projects/<project_id>": oc4ids_project,
         "/public/ocds/releases": ocds_releases,
         "/public/ocds/releases/<project_id>": ocds_release,
+        "/public/plan/<int:year>.xlsx": plan_workbook_page,
     },
     repository=SqlRepository,
     not_found="项目不存在",

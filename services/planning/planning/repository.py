@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
-from planning.domain.declaration import Project, Scope
+from planning.domain.declaration import Project, ProjectStatus, Scope
 from planning.domain.plans import AnnualPlan
 from planning.domain.timeline import DISCLOSED as _DISCLOSED
 from planning.domain.timeline import Disclosure, IpException, PublicEntry, TimelineEntry
@@ -207,7 +207,22 @@ class SqlRepository(DeclarationLedger):
         rows = self.session.execute(select(project_counts.c.status, n).group_by(project_counts.c.status).having(n > 0))
         return [(status, count) for status, count in rows]
 
+    def plan_rows(self, year: int, scope: Scope | None, in_plan: Sequence[str] = ()) -> list[Mapping[str, Any]]:
+        """What the plan's spreadsheet shows of the projects of ``year``'s plan: the planned ones
+        (the approved annual plan and the approved supplementary projects) and ``in_plan`` (an
+        annual plan still being concurred); those in ``scope``, or what the public may see (None)."""
+        c = projects.c
+        member = c.status == ProjectStatus.PLANNED.value
+        if in_plan:
+            member = or_(member, c.project_id.in_(list(in_plan)))
+        visible = _not_classified(c) if scope is None else _in_scope(scope, c)
+        query = select(*(c[name] for name in PLAN_SHEET_COLUMNS)).where(c.plan_year == year, member, visible)
+        return [row._mapping for row in self.connection.execute(query)]
+
     # --- annual plans -------------------------------------------------------------------------
+
+    def plan(self, year: int) -> AnnualPlan | None:
+        return self.session.get(AnnualPlan, year)
 
     def locked_plan(self, year: int) -> AnnualPlan | None:
         return self.session.get(AnnualPlan, year, with_for_update=True)
@@ -292,4 +307,14 @@ def _public_filtered(filters: PublicFilters, c) -> list:
     return [column == value for column, value in wanted if value is not None]
 
 
+PLAN_SHEET_COLUMNS = (
+    "project_id",
+    "name",
+    "unit",
+    "category",
+    "construction_mode",
+    "plan_type",
+    "estimated_investment",
+    "annual_investments",
+)
 _PUBLIC_PROJECT = select(projects).where(projects.c.project_id == bindparam("project_id"), _not_classified(projects.c))

@@ -2,6 +2,8 @@
 work, dump. The rules are in ``planning.domain``, the use cases in ``planning.usecases``. The public
 pages (Art 25) are not served here but by planning's public side (``planning.public.PAGES``)."""
 
+import base64
+
 from nxshared.catalog import REGISTRY
 from nxshared.core.caller import ANY_ORG, ANY_UNIT
 from nxshared.entrypoints import rpc, subscribe
@@ -9,13 +11,14 @@ from nxshared.gauges import BusinessGauges
 from nxshared.service import ServiceBase
 from nxshared.settings import Rules
 from nxshared.validation import dump, load
+from planning import plan_workbook, usecases
 from planning import schemas as s
-from planning import usecases
 from planning.domain.declaration import PlanningRules
 from planning.models import metadata  # noqa: F401  (maps the domain classes)
 from planning.repository import DeclarationLedger, SqlRepository, TimelineLedger
 
 BUREAUS_REPORTING_CHANGES = ["smart_office", "data_center", "audit"]
+PLAN_READERS = ["county_gov", "smart_office", "finance", "drc", "data_center", "audit"]
 # the services of CONTRACT §Events: the timeline keeps every event each of them emits. Planning puts
 # its own on the timeline in the transaction that decides them (``own_recorded``): the broker routes
 # them to a queue that keeps none, so the relay's mandatory publish still finds them a route
@@ -87,6 +90,22 @@ class PlanningService(ServiceBase):
         with self.db.transaction(SqlRepository) as uow:
             plan = usecases.approve_annual_plan(uow, year, self.auth.caller, self.rules)
         return dump(s.PlanOut, plan)
+
+    @rpc(allow=PLAN_READERS)
+    def get_plan_workbook(self, year):
+        """The year's plan as an Excel workbook (base64), for the county government and the bureaus."""
+        year = load(s.YearIn, {"year": year})["year"]
+        with self.db.reading() as session:
+            sheet = usecases.annual_plan_sheet(SqlRepository(session), year, self.auth.caller, self.rules)
+        content = plan_workbook.workbook_bytes(sheet, plan_workbook.plan_title(year))
+        return {
+            "year": year,
+            "file_name": f"{year}年度计划.xlsx",
+            "content_type": plan_workbook.CONTENT_TYPE,
+            "content_base64": base64.b64encode(content).decode("ascii"),
+            "projects": sheet.project_count,
+            "estimated_investment": str(sheet.estimated_investment),
+        }
 
     # --- supplementary plan (Art 9) -----------------------------------------------------------
 

@@ -17,7 +17,7 @@ from nxshared.core.caller import Caller
 from nxshared.core.errors import NotFound
 from nxshared.core.events import DomainEvent, Event
 from nxshared.core.uow import UnitOfWork
-from planning.domain import changes, declaration, plans, timeline
+from planning.domain import changes, declaration, plan_sheet, plans, timeline
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import PlanningRules, PlanType, Project, Scope
 from planning.domain.plans import AnnualPlan
@@ -73,6 +73,8 @@ class PlanningRepository(Declarations, Protocol):
         self, scope: Scope, filters: ProjectFilters, offset: int, limit: int
     ) -> tuple[list[ListedProject], int]: ...
     def locked_projects(self, year: int, plan_type: str) -> list[Project]: ...
+    def plan_rows(self, year: int, scope: Scope | None, in_plan: Sequence[str] = ()) -> list[Mapping[str, Any]]: ...
+    def plan(self, year: int) -> AnnualPlan | None: ...
     def locked_plan(self, year: int) -> AnnualPlan | None: ...
     def add_plan(self, plan: AnnualPlan) -> None: ...
     def locked_change(self, change_id: str) -> ChangeRequest | None: ...
@@ -197,6 +199,27 @@ def approve_annual_plan(uow: Uow, year: int, caller: Caller, rules: PlanningRule
     plan, events = plans.approve_plan(existing, declared, caller)
     _decided(uow, events, declared, plan_ids=plan.project_ids)
     return _view(uow.repo, plan, caller, rules)
+
+
+def annual_plan_sheet(
+    repo: PlanningRepository, year: int, caller: Caller, rules: PlanningRules
+) -> plan_sheet.PlanSheet:
+    """The year's plan as the county government and the bureaus read it: the planned projects and,
+    while the annual plan is being concurred, the projects compiled into it; classified ones only
+    for those who may see them (Art 25)."""
+    plan = repo.plan(year)
+    rows = repo.plan_rows(year, declaration.scope_of(caller, rules), plan.project_ids if plan else ())
+    return plan_sheet.plan_sheet(year, plan.status if plan else None, map(plan_sheet.line_of, rows))
+
+
+def public_plan_sheet(repo: PlanningRepository, year: int) -> plan_sheet.PlanSheet | None:
+    """The year's plan as the public sees it (Art 25): its planned projects, never a classified one;
+    None when there is neither a plan nor a planned project for that year."""
+    plan = repo.plan(year)
+    rows = repo.plan_rows(year, None)
+    if plan is None and not rows:
+        return None
+    return plan_sheet.plan_sheet(year, plan.status if plan else None, map(plan_sheet.line_of, rows))
 
 
 def _existing_plan(uow: Uow, year: int) -> AnnualPlan:
