@@ -18,11 +18,11 @@ from nxshared.core.errors import NotFound
 from nxshared.core.events import DomainEvent, Event
 from nxshared.core.reminders import send_reminders
 from nxshared.core.uow import UnitOfWork
-from planning.domain import changes, declaration, plans, reminders, timeline
+from planning.domain import changes, declaration, plans, timeline
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import PlanningRules, PlanType, Project, Scope
 from planning.domain.plans import AnnualPlan
-from planning.domain.reminders import ReminderRules, StoredReminder
+from planning.domain.reminders import ReminderRules, StoredReminder, check_due_range, stored_of, window_reminders
 from planning.domain.timeline import Disclosure, IpException, TimelineEntry
 
 # A project as a list shows it: the repository reads a page as rows (mappings of the project's
@@ -368,9 +368,9 @@ def send_window_reminders(
 ) -> list[Event]:
     """Art 8: the window's opening or closing, if near, sent once and kept for ``list_reminders``
     (planning's own events are not delivered back to it). The reminders sent now."""
-    sent = send_reminders(uow, reminders.window_reminders(today, rules, lead))
+    sent = send_reminders(uow, window_reminders(today, rules, lead))
     for evt in sent:
-        uow.repo.add_reminder(reminders.stored_of(evt))
+        uow.repo.add_reminder(stored_of(evt))
     return sent
 
 
@@ -378,7 +378,7 @@ def record_reminder(uow: UnitOfWork[ReminderLedger], evt: Event) -> StoredRemind
     """Another service's reminder, kept once (a redelivered one changes nothing)."""
     if not uow.first_time(evt):
         return None
-    stored = reminders.stored_of(evt)
+    stored = stored_of(evt)
     uow.repo.add_reminder(stored)
     return stored
 
@@ -392,7 +392,7 @@ def list_reminders(
     page_size: int = 50,
 ) -> ReminderPage:
     """The reminders ``caller`` may see (Art 25: a project's as the project; the window's by all)."""
-    reminders.check_due_range(filters.due_from, filters.due_to)
+    check_due_range(filters.due_from, filters.due_to)
     scope = declaration.scope_of(caller, rules)
     items, total = repo.page_of_reminders(scope, filters, (page - 1) * page_size, page_size)
     return ReminderPage(items, total)
