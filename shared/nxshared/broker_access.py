@@ -148,7 +148,7 @@ def installed_grants(prefix: str = "", clients: Iterable[str] = ()) -> list[Gran
     services = installed_services()
     grants = []
     for service in services:
-        emitted = [t for t, spec in REGISTRY.specs.items() if spec.source == service.name]
+        emitted = [t for t in REGISTRY.specs if service.name in REGISTRY.emitters_of(t)]
         grants.append(service_grant(service.name, emitted, subscriptions_of(service.load()), prefix))
     names = [s.name for s in services]
     grants.append(client_grant(names, prefix))

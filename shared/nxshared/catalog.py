@@ -1,7 +1,7 @@
 """The catalog of event types: every ``EventSpec`` that an installed service registers under the
 ``nx.events`` entry point group (see ``nxshared.discovery``), collected on first use."""
 
-from nxshared.discovery import event_specs
+from nxshared.discovery import event_specs_by_service
 from nxshared.events import EventSpec, Registry
 
 
@@ -16,8 +16,9 @@ class InstalledRegistry(Registry):
     def specs(self) -> dict[str, EventSpec]:
         if not self._loaded:
             self._loaded = True
-            for spec in event_specs():
-                self.add(spec)
+            for service, specs in event_specs_by_service():
+                for spec in specs:
+                    self.add(spec, emitter=service)
         return self._specs
 
 

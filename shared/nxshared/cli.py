@@ -4,6 +4,8 @@
     nx keys init | rotate | retire KID | list     the local issuer's signing keys (public set: .data/jwks.json)
     nx call SERVICE METHOD [JSON] --org ORG       call any RPC method with JSON keyword arguments
     nx timeline PROJECT_ID [--org ORG]            print a project's timeline
+    nx reminders [--from D] [--to D] [--kind K] [--project P] [--page N] [--org ORG]
+                                                  what the services' daily timers found due, by due day
     nx deploy                                     declare every exchange, queue and binding
     nx enroll NAME                                enrol a departmental system: its broker user, its own
                                                   RPC exchange and limits; writes its settings to a file
@@ -138,6 +140,15 @@ def cmd_timeline(args):
         print(f"  {entry['occurred_at']}  {entry['event_type']:<32} {entry['source']:<9} {entry['actor'] or ''}")
 
 
+def cmd_reminders(args):
+    filters = {"due_from": args.due_from, "due_to": args.due_to, "kind": args.kind, "project_id": args.project_id}
+    found = call("planning", "list_reminders", args.org, page=args.page, **filters)
+    for r in found["items"]:
+        print(f"  {r['due_on']}  {r['kind']:<28} {r['project_id'] or '—':<18} {r['owner_org']:<12} {r['subject']}")
+    shown = len(found["items"])
+    print(f"{shown} of {found['total']} reminder(s), page {args.page}")
+
+
 def cmd_deploy(args):
     from kombu import Connection
 
@@ -238,6 +249,14 @@ def main(argv=None):
     p.add_argument("project_id")
     p.add_argument("--org", default="smart_office")
     p.set_defaults(func=cmd_timeline)
+    p = sub.add_parser("reminders", help="what the services' daily timers found due (reminder.due), by due day")
+    p.add_argument("--from", dest="due_from", metavar="YYYY-MM-DD", help="due on or after this day")
+    p.add_argument("--to", dest="due_to", metavar="YYYY-MM-DD", help="due on or before this day")
+    p.add_argument("--kind", help="e.g. om_ending, review_overdue, declaration_window_closing")
+    p.add_argument("--project", dest="project_id")
+    p.add_argument("--page", type=int, default=1)
+    p.add_argument("--org", default="smart_office")
+    p.set_defaults(func=cmd_reminders)
     sub.add_parser("deploy", help="declare exchanges, queues and bindings").set_defaults(func=cmd_deploy)
     p = sub.add_parser("dead-letters", help="count parked events, or send one subscriber's back")
     p.add_argument("--replay", metavar="QUEUE", help="e.g. nx.planning.record_timeline: retry its parked events")

@@ -48,6 +48,13 @@ OUTBOX_INSERT = insert_text(
     "RETURNING id, (SELECT min(earlier.id) FROM outbox AS earlier "
     "WHERE earlier.project_id = outbox.project_id AND earlier.sent_at IS NULL)",
 )
+# the same, but an event whose id the outbox holds already is not written again (no row returned)
+OUTBOX_INSERT_ONCE = insert_text(
+    OUTBOX,
+    ("event_id", "event_type", "project_id", "payload", "created_at"),
+    "ON CONFLICT DO NOTHING RETURNING id, (SELECT min(earlier.id) FROM outbox AS earlier "
+    "WHERE earlier.project_id = outbox.project_id AND earlier.sent_at IS NULL)",
+)
 # one statement records an event id, or finds it there (rowcount 0): no SELECT first, and no race
 # between two deliveries of the same event (PostgreSQL waits for the other's insert to commit or
 # roll back, then does nothing or inserts)
@@ -156,22 +163,29 @@ class UnitOfWork:
     def emit(self, *events: DomainEvent):
         """Record what a decision caused, to be published once this transaction commits; returns
         the events in their envelopes."""
-        made = []
-        for domain_event in events:
-            evt = REGISTRY.make(domain_event, source=self.source, occurred_at=self.clock.now())
-            payload = evt.as_payload()
-            values = {
-                "event_id": evt.event_id,
-                "event_type": evt.event_type,
-                "project_id": evt.project_id,
-                "payload": payload,
-                "created_at": self.clock.now(),
-            }
-            returned = self.connection.execute(OUTBOX_INSERT, values).one()
-            self.committed.append(Committed.inserted(returned, evt.event_id, evt.event_type, evt.project_id, payload))
-            self.events.append(evt)
-            made.append(evt)
-        return made
+        return [self._write(domain_event, None, OUTBOX_INSERT) for domain_event in events]
+
+    def emit_once(self, domain_event: DomainEvent, event_id: str):
+        """Record an event under a deterministic ``event_id`` unless the outbox holds that id already
+        (it keeps every row it wrote): its envelope, or None when it was written before."""
+        return self._write(domain_event, event_id, OUTBOX_INSERT_ONCE)
+
+    def _write(self, domain_event, event_id, statement):
+        evt = REGISTRY.make(domain_event, source=self.source, occurred_at=self.clock.now(), event_id=event_id)
+        payload = evt.as_payload()
+        values = {
+            "event_id": evt.event_id,
+            "event_type": evt.event_type,
+            "project_id": evt.project_id,
+            "payload": payload,
+            "created_at": self.clock.now(),
+        }
+        returned = self.connection.execute(statement, values).first()
+        if returned is None:
+            return None
+        self.committed.append(Committed.inserted(returned, evt.event_id, evt.event_type, evt.project_id, payload))
+        self.events.append(evt)
+        return evt
 
     def first_time(self, evt):
         """Record ``evt`` in the inbox; False when this handler has already applied it."""

@@ -50,8 +50,6 @@ def installed_service(name: str) -> InstalledService:
     raise LookupError(f"no installed service {name!r} (entry point group {SERVICES_GROUP})")
 
 
-def event_specs() -> list[Any]:
-    specs: list[Any] = []
-    for ep in sorted(entry_points(group=EVENTS_GROUP), key=lambda e: e.name):
-        specs.extend(ep.load())
-    return specs
+def event_specs_by_service() -> list[tuple[str, list[Any]]]:
+    """Each service's ``SPECS`` with its name (the entry point's): the emitters of a shared spec."""
+    return [(ep.name, list(ep.load())) for ep in sorted(entry_points(group=EVENTS_GROUP), key=lambda e: e.name)]

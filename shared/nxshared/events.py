@@ -32,6 +32,9 @@ def money_field(**kw: Any) -> fields.String:
     return fields.String(validate=MONEY, **kw)
 
 
+SHARED_SOURCE = "shared"  # a shared spec's ``source``: several services emit its type (``EventSpec.shared``)
+
+
 class EventSpec:
     """One event type: the source that owns it, a data schema per version, upcasters."""
 
@@ -55,6 +58,16 @@ class EventSpec:
     def of(cls, event_type: str, source: str, *schemas: type[Schema], upcasters=None) -> "EventSpec":
         """``EventSpec.of("project.planned", "planning", V1, V2, upcasters={1: v1_to_v2})``."""
         return cls(event_type, source, dict(enumerate(schemas, start=1)), upcasters)
+
+    @classmethod
+    def shared(cls, event_type: str, *schemas: type[Schema], upcasters=None) -> "EventSpec":
+        """A type several services emit, each on its own exchange (``reminder.due``): registered once
+        in nxshared; each emitter lists this same spec among its own ``SPECS``."""
+        return cls.of(event_type, SHARED_SOURCE, *schemas, upcasters=upcasters)
+
+    @property
+    def is_shared(self) -> bool:
+        return self.source == SHARED_SOURCE
 
     def upcast(self, version: int, data: dict[str, Any]) -> dict[str, Any]:
         for step in range(version, self.version):
@@ -100,14 +113,23 @@ def checked_envelope(payload: Any) -> dict[str, Any]:
 class Registry:
     def __init__(self, specs: Iterable[EventSpec] = ()) -> None:
         self._specs: dict[str, EventSpec] = {}
+        self._emitters: dict[str, set[str]] = {}
         for spec in specs:
             self.add(spec)
 
-    def add(self, spec: EventSpec) -> None:
+    def add(self, spec: EventSpec, emitter: str | None = None) -> None:
+        """Register ``spec``; a shared spec again and again, once per ``emitter`` that lists it."""
         known = self.specs.get(spec.event_type)
         if known is not None and known is not spec:
             raise ValueError(f"{spec.event_type} is registered twice ({known.source} and {spec.source})")
         self.specs[spec.event_type] = spec
+        if spec.is_shared and emitter is not None:
+            self._emitters.setdefault(spec.event_type, set()).add(emitter)
+
+    def emitters_of(self, event_type: str) -> list[str]:
+        """The services that emit ``event_type``: its source, or every emitter of a shared type."""
+        spec = self.spec(event_type)
+        return sorted(self._emitters.get(event_type, ())) if spec.is_shared else [spec.source]
 
     @property
     def specs(self) -> dict[str, EventSpec]:
@@ -125,15 +147,16 @@ class Registry:
     def source_of(self, event_type: str) -> str:
         return self.spec(event_type).source
 
-    def make(self, event: DomainEvent, *, source: str, occurred_at: dt.datetime) -> Event:
-        """The envelope of a decision's event; its data is checked against its version's schema."""
+    def make(self, event: DomainEvent, *, source: str, occurred_at: dt.datetime, event_id: str | None = None) -> Event:
+        """The envelope of a decision's event (a fresh id unless ``event_id`` is given); its data
+        is checked against its version's schema."""
         spec = self.spec(event.event_type)
-        if spec.source != source:
+        if source not in self.emitters_of(event.event_type):
             raise ValueError(f"{source} may not emit {event.event_type}: it belongs to {spec.source}")
         if event.version != spec.version:
             raise ValueError(f"{event.event_type} v{event.version} is not the registered v{spec.version}")
         return Event(
-            event_id=str(uuid.uuid4()),
+            event_id=event_id or str(uuid.uuid4()),
             event_type=event.event_type,
             version=spec.version,
             occurred_at=occurred_at.isoformat(),

@@ -84,6 +84,12 @@ class SuiteMetrics:
             ["reason"],
             registry=registry,
         )
+        self.reminders_emitted = Counter(
+            "nx_reminders_emitted",
+            "Reminders (reminder.due) the daily timer wrote to the outbox, by kind (a repeat is not counted)",
+            ["kind"],
+            registry=registry,
+        )
         self.loop_lag = Histogram(
             "nx_event_loop_lag_seconds",
             f"How late a green thread sleeping {LAG_PROBE_SECONDS}s woke up (the hub was held meanwhile)",

@@ -167,8 +167,9 @@ PLANNED_DATA = {
 }
 
 
-def make_event(event_type, project_id, data, actor="tester@county_gov"):
-    """An event payload as its owning service would publish it (its data checked by the catalog)."""
+def make_event(event_type, project_id, data, actor="tester@county_gov", source=None):
+    """An event payload as its owning service would publish it (its data checked by the catalog);
+    a shared type (``reminder.due``) names the ``source`` that emits it."""
     from nxshared.catalog import REGISTRY
     from nxshared.clock import Clock
 
@@ -178,7 +179,7 @@ def make_event(event_type, project_id, data, actor="tester@county_gov"):
         "event_type": event_type,
         "version": spec.version,
         "occurred_at": Clock.now().isoformat(),
-        "source": spec.source,
+        "source": source or spec.source,
         "project_id": project_id,
         "actor": actor,
         "data": data,

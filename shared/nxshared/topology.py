@@ -124,14 +124,18 @@ def bindings_for(event_types: Iterable[str], source: str | None, sources: Iterab
     """What ``@subscribe(*event_types, source=…, sources=…)`` binds: each event type from the source
     that registers it (or ``source`` for a type whose emitter is not installed here), and every
     event of each of ``sources``."""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for event_type in event_types:
         known = event_type in REGISTRY.specs
-        if known and source is not None and REGISTRY.source_of(event_type) != source:
-            raise ValueError(f"{event_type} is emitted by {REGISTRY.source_of(event_type)}, not {source}")
+        emitters = REGISTRY.emitters_of(event_type) if known else []
+        if known and source is not None and source not in emitters:
+            raise ValueError(
+                f"{event_type} is emitted by {', '.join(emitters) or 'no installed service'}, not {source}"
+            )
         if not known and source is None:
             raise ValueError(f"{event_type}: no installed service emits it; say which one with source=")
-        pairs.append((REGISTRY.source_of(event_type) if known else source, event_type))
+        # a shared type (reminder.due) from each of its emitters, on each one's exchange
+        pairs.extend((src, event_type) for src in ([source] if source is not None else emitters))
     pairs.extend((src, ALL_EVENTS) for src in sources)
     if not pairs:
         raise ValueError("@subscribe needs at least one event type or source")

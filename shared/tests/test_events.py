@@ -16,6 +16,7 @@ from nxshared.catalog import REGISTRY
 from nxshared.core.errors import ValidationError
 from nxshared.core.events import DomainEvent, Event
 from nxshared.events import EventSpec, Registry, money_field
+from nxshared.topology import bindings_for
 
 NOW = dt.datetime(2026, 12, 15, tzinfo=dt.UTC)
 
@@ -39,6 +40,14 @@ class ThingDone(DomainEvent):
     version: ClassVar[int] = 2
     amount: Decimal
     kind: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThingDue(DomainEvent):
+    event_type: ClassVar[str] = "thing.due"
+    version: ClassVar[int] = 1
+    amount: Decimal
+    kind: str = "k"
 
 
 REG = Registry([EventSpec.of("thing.done", "things", ThingDoneV1, ThingDoneV2, upcasters={1: _v1_to_v2})])
@@ -163,3 +172,32 @@ def test_the_payload_is_the_whole_envelope_and_a_copy_of_its_data():
     assert payload == dataclasses.asdict(evt)  # every field of the envelope, a new one too
     payload["data"]["n"] = []
     assert evt.data == {"n": [1, {"x": 2}]}
+
+
+# --- a shared type: one spec, several emitters (reminder.due) ---------------------------------------
+
+
+def test_a_shared_type_is_registered_once_and_emitted_by_each_service_that_lists_it():
+    spec = EventSpec.shared("thing.due", ThingDoneV1)
+    reg = Registry()
+    reg.add(spec, emitter="a")
+    reg.add(spec, emitter="b")  # the same spec again: one more emitter
+    assert reg.emitters_of("thing.due") == ["a", "b"]
+    made = reg.make(
+        ThingDue(project_id=None, actor=None, amount=Decimal(1)), source="b", occurred_at=NOW, event_id="id-1"
+    )
+    assert (made.event_id, made.source) == ("id-1", "b")
+    with pytest.raises(ValueError, match="may not emit"):
+        reg.make(ThingDue(project_id=None, actor=None, amount=Decimal(1)), source="c", occurred_at=NOW)
+    with pytest.raises(ValueError, match="registered twice"):
+        reg.add(EventSpec.shared("thing.due", ThingDoneV1), emitter="c")
+
+
+def test_reminder_due_is_emitted_by_every_service_that_owns_a_deadline_and_bound_on_each_exchange():
+    emitters = ["audit", "finance", "planning", "review", "security"]
+    assert REGISTRY.emitters_of("reminder.due") == emitters
+    assert REGISTRY.emitters_of("review.passed") == ["review"]
+    assert bindings_for(["reminder.due"], None, ()) == tuple((e, "reminder.due") for e in emitters)
+    assert bindings_for(["reminder.due"], "finance", ()) == (("finance", "reminder.due"),)
+    with pytest.raises(ValueError, match="not approval"):
+        bindings_for(["reminder.due"], "approval", ())

@@ -2,6 +2,7 @@
 state, the inbox row and the outbox rows commit together or not at all, and the relay hears of
 what committed, and only of that."""
 
+import datetime as dt
 import types
 import uuid
 
@@ -11,7 +12,8 @@ from sqlalchemy.orm import sessionmaker
 
 from nxshared.clock import Clock
 from nxshared.core.events import Event
-from nxshared.db import INBOX, RELIABILITY_METADATA, DatabaseHandle, make_engine
+from nxshared.core.reminders import Reminder, send_reminders
+from nxshared.db import INBOX, OUTBOX, RELIABILITY_METADATA, DatabaseHandle, make_engine
 from nxshared.testing import scratch_url
 
 NOTES = Table("notes", MetaData(), Column("id", Integer, primary_key=True), Column("text", String(40)))
@@ -93,3 +95,19 @@ def test_a_use_case_that_raises_leaves_nothing_behind(handle, orm):
     with handle.transaction(Notes, orm=orm) as uow:  # the connection went back to the pool usable
         uow.repo.add("next")
     assert counts(handle) == (1, 0)
+
+
+@pytest.mark.parametrize("orm", [True, False])
+def test_a_reminder_is_written_to_the_outbox_once_however_often_it_is_found(handle, orm):
+    """``emit_once``: the outbox's unique event id, with ON CONFLICT DO NOTHING, is the record of
+    what was sent; the relay hears only of the first."""
+    handle._provider.container.service_name = "planning"  # an emitter of reminder.due
+    window = Reminder("declaration_window_closing", "窗口将于12月20日截止", dt.date(2026, 12, 20), "smart_office")
+    for _ in range(3):
+        with handle.transaction(Notes, orm=orm) as uow:
+            sent = send_reminders(uow, [window])
+    with handle._provider.engine.connect() as conn:
+        rows = conn.execute(select(OUTBOX.c.event_id, OUTBOX.c.payload)).all()
+    assert [row.event_id for row in rows] == [window.reminder_id("planning")]
+    assert rows[0].payload["data"]["reminder_id"] == rows[0].event_id and rows[0].payload["project_id"] is None
+    assert sent == [] and [len(woken) for woken in handle._provider.relay.woken] == [1]

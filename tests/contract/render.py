@@ -381,8 +381,17 @@ def block_events() -> str:
             if event_type not in REGISTRY.specs:
                 rows.append((f"`{event_type}`", "—", NOT_YET_EMITTED))
         out.append(f"### {source}\n")
+        out.extend(_shared_note(spec) for spec in REGISTRY.specs.values() if spec.source == source and spec.is_shared)
         out.append(_table(("event type", "version", "data fields"), rows) + "\n")
     return "\n".join(out)
+
+
+def _shared_note(spec) -> str:
+    emitters = ", ".join(REGISTRY.emitters_of(spec.event_type))
+    return (
+        f"`{spec.event_type}` is one type that several services emit, each on its own exchange "
+        f"`<source>.events`: {emitters}. Its schema is registered once (`nxshared`).\n"
+    )
 
 
 def block_subscriptions() -> str:

@@ -1,14 +1,19 @@
 """Security on a real broker: a project hosted on the Big Data Center from planned to its MLPS filing,
 with an inspection and an incident resolved; the overdue check sees the filing missing once the
-contract is registered; planning's timeline shows security's events; security stopped while the
-project is planned catches up; ``nx demo`` grades and files its project."""
+contract is registered, and reminds of it once (planning's timeline, ``nx reminders``); planning's
+timeline shows security's events; security stopped while the project is planned catches up;
+``nx demo`` grades and files its project."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from nameko.exceptions import RemoteError
 
 from nxshared.demo import run_demo
 
-from .conftest import wait_for
+from .conftest import ROOT, wait_for
 from .flows import declare, plan, stage_becomes, timeline_types
 from .test_finance_e2e import grant, review_budget, reviewed
 
@@ -39,6 +44,26 @@ def posture(suite, pid, org="data_center"):
     return suite.rpc(org, "security", "get_posture", project_id=pid)
 
 
+def reminded(suite, pid):
+    """The filing found missing is a reminder (reminder.due, once): on planning's timeline without a
+    stage of its own, in ``list_reminders`` and ``nx reminders``."""
+    wait_for(lambda: "reminder.due" in timeline_types(suite, pid), what="security's reminder on the timeline")
+    stage_becomes(suite, pid, "contracted")
+    listed = suite.rpc("unit:edu", "planning", "list_reminders", kind="mlps_filing_due", project_id=pid)
+    assert [(r["source"], r["owner_org"]) for r in listed["items"]] == [("security", "data_center")]
+    assert suite.rpc("unit:health", "planning", "list_reminders", project_id=pid)["total"] == 0
+    nx = Path(sys.executable).with_name("nx")
+    shown = subprocess.run(
+        [str(nx), "reminders", "--project", pid, "--org", "unit:edu"],
+        env=suite.env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "mlps_filing_due" in shown.stdout and "等保定级备案到期" in shown.stdout
+    assert "1 of 1 reminder(s)" in shown.stdout
+    counted = 'nx_reminders_emitted_total{kind="mlps_filing_due"}'
+    wait_for(lambda: suite.metric("security", counted) == 1, what="the reminder counted once")
+
+
 def test_a_hosted_project_from_planned_to_filed_with_an_inspection_and_an_incident(suite):
     suite.up(*ALL, **CHECK_EVERY)
     pid = reviewed(suite)  # planned, its review passed, its application waiting for the DRC
@@ -55,6 +80,7 @@ def test_a_hosted_project_from_planned_to_filed_with_an_inspection_and_an_incide
     wait_for(lambda: overdue(suite, pid) == ["mlps_filing"], what="the check to find the filing missing")
     assert [o["kind"] for o in posture(suite, pid)["overdue"]] == ["mlps_filing"]
     assert suite.metric("security", 'nx_security_overdue{kind="mlps_filing"}') >= 1
+    reminded(suite, pid)
 
     filed = suite.rpc(
         "data_center",

@@ -3,6 +3,7 @@
 
 from marshmallow import Schema, fields
 
+from nxshared import reminders
 from nxshared.events import EventSpec
 
 SOURCE = "audit"
@@ -24,4 +25,5 @@ class AuditClosedV1(Schema):
 SPECS = [
     EventSpec.of("audit.opened", SOURCE, AuditOpenedV1),
     EventSpec.of("audit.closed", SOURCE, AuditClosedV1),
+    reminders.SPEC,  # Art 26: cases open too long (the suite's shared reminder.due)
 ]

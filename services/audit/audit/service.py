@@ -1,10 +1,9 @@
 """The nameko adapter of the audit service: decode, authorize, run the use case in one unit of work,
 dump; the trail's handler takes every event of every service; checkpoints on a timer."""
 
-from nameko.timer import Timer
-
 from audit import domain, usecases
 from audit import schemas as s
+from audit.domain import reminders
 from audit.repository import SqlRepository
 from nxshared.catalog import REGISTRY
 from nxshared.clock import Clock
@@ -12,8 +11,10 @@ from nxshared.core.caller import ANY_ORG
 from nxshared.entrypoints import rpc, subscribe
 from nxshared.events import Registry
 from nxshared.gauges import BusinessGauges
+from nxshared.reminders import count_sent, reminder_timer
 from nxshared.service import ServiceBase
 from nxshared.settings import Rules
+from nxshared.timers import every
 from nxshared.validation import dump, load
 
 # every source of the contract, audit's own too: its case decisions are on the trail like any other
@@ -29,6 +30,10 @@ ENVELOPES = Registry()
 
 def audit_rules(config):
     return domain.AuditRules.from_settings(config["CLASSIFIED_VISIBLE_TO"])
+
+
+def audit_reminder_rules(config):
+    return reminders.ReminderRules.from_settings(config["AUDIT_CASE_OPEN_DAYS"])
 
 
 def audit_gauges(session, now):
@@ -49,26 +54,10 @@ def audit_gauges(session, now):
         yield "nx_audit_cases", "Audit cases by status (Art 26)", {"status": status.value}, counts.get(status, 0)
 
 
-class SettingTimer(Timer):
-    """nameko's timer, its interval read from the service's config (``setting``) at start, and
-    firing at start too (``eager``)."""
-
-    def __init__(self, setting, **kwargs):
-        self.setting = setting
-        super().__init__(interval=None, eager=True, **kwargs)
-
-    def setup(self):
-        self.interval = float(self.container.config[self.setting])
-        if self.interval <= 0:
-            raise ValueError(f"{self.setting} must be a positive number of seconds")
-
-
-every = SettingTimer.decorator
-
-
 class AuditService(ServiceBase):
     name = "audit"
     rules = Rules(audit_rules)
+    reminder_rules = Rules(audit_reminder_rules)
     gauges = BusinessGauges(audit_gauges)
 
     # --- the trail (Art 27) ---------------------------------------------------------------------------
@@ -160,3 +149,12 @@ class AuditService(ServiceBase):
         wanted = load(s.CasesIn, {"status": status})
         with self.db.reading() as session:
             return dump(s.CaseOut, usecases.list_cases(SqlRepository(session), **wanted), many=True)
+
+    # --- reminders (reminder.due) ---------------------------------------------------------------
+
+    @reminder_timer
+    def send_reminders(self):
+        """Art 26: cases open longer than `AUDIT_CASE_OPEN_DAYS` on the suite's clock, each reminded once."""
+        with self.db.transaction(SqlRepository, orm=False) as uow:
+            sent = usecases.send_case_reminders(uow, self.clock.today(), self.reminder_rules)
+        count_sent(self.metrics, sent)

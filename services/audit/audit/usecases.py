@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from audit import domain
-from audit.domain import Anomaly, AuditRules, Case, Checkpoint, Finding, Head, Project, Verification
+from audit.domain import Anomaly, AuditRules, Case, Checkpoint, Finding, Head, Project, Verification, reminders
 from nxshared.core.caller import Caller
 from nxshared.core.errors import NotFound
 from nxshared.core.events import Event
+from nxshared.core.reminders import send_reminders
 from nxshared.core.uow import UnitOfWork
 
 
@@ -184,3 +185,12 @@ def close_case(uow: Uow, case_id: str, conclusion: str, caller: Caller, now: dt.
 
 def list_cases(repo: Repository, status: str | None) -> list[Case]:
     return repo.cases(status)
+
+
+# --- reminders (reminder.due) ----------------------------------------------------------------------
+
+
+def send_case_reminders(uow: Uow, today: dt.date, rules: reminders.ReminderRules) -> list[Event]:
+    """Art 26: a reminder for each case open too long, sent once; those sent now."""
+    still_open = uow.repo.cases(domain.CaseStatus.OPEN.value)
+    return send_reminders(uow, reminders.case_reminders(still_open, today, rules))

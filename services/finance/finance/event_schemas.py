@@ -4,6 +4,7 @@ A new version only adds fields; its typed event in ``finance.events`` carries th
 
 from marshmallow import Schema, fields
 
+from nxshared import reminders
 from nxshared.events import EventSpec, money_field
 
 SOURCE = "finance"
@@ -59,4 +60,5 @@ SPECS = [
     EventSpec.of("contract.registered", SOURCE, ContractRegisteredV1),
     EventSpec.of("contract.ip_exception_reported", SOURCE, IpExceptionReportedV1),
     EventSpec.of("funds.disbursed", SOURCE, FundsDisbursedV1),
+    reminders.SPEC,  # Art 15, 16: O&M periods ending soon (the suite's shared reminder.due)
 ]

@@ -98,6 +98,11 @@ class SqlRepository:
         query = select(year, func.sum(Disbursement.amount, type_=Money())).group_by(year)
         return {int(y): total for y, total in self.session.execute(query)}
 
+    def contracts_ending_between(self, first: dt.date, last: dt.date) -> list[tuple[Contract, Project | None]]:
+        """The contracts whose O&M period ends from ``first`` to ``last``, with their projects."""
+        query = select(Contract).where(Contract.om_ends_on.between(first, last)).order_by(Contract.om_ends_on)
+        return [(c, self.session.get(Project, c.project_id)) for c in self.session.scalars(query)]
+
     def contracts_om_ending_between(self, first: dt.date, last: dt.date) -> int:
         query = select(func.count()).select_from(Contract).where(Contract.om_ends_on.between(first, last))
         return int(self.session.scalar(query) or 0)

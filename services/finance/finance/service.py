@@ -3,6 +3,7 @@ work, dump."""
 
 from finance import domain, usecases
 from finance import schemas as s
+from finance.domain import reminders
 from finance.models import metadata  # noqa: F401  (maps the domain classes)
 from finance.repository import SqlRepository
 from nxshared.catalog import REGISTRY
@@ -10,6 +11,7 @@ from nxshared.core.caller import ANY_ORG, ANY_UNIT
 from nxshared.core.money import format_money
 from nxshared.entrypoints import rpc, subscribe
 from nxshared.gauges import BusinessGauges
+from nxshared.reminders import count_sent, reminder_timer
 from nxshared.service import ServiceBase
 from nxshared.settings import Rules
 from nxshared.validation import dump, load
@@ -17,6 +19,10 @@ from nxshared.validation import dump, load
 
 def finance_rules(config):
     return domain.FinanceRules.from_settings(config["CLASSIFIED_VISIBLE_TO"])
+
+
+def finance_reminder_rules(config):
+    return reminders.ReminderRules.from_settings(config["OM_REMINDER_DAYS"])
 
 
 def finance_gauges(session, now):
@@ -37,6 +43,7 @@ def finance_gauges(session, now):
 class FinanceService(ServiceBase):
     name = "finance"
     rules = Rules(finance_rules)
+    reminder_rules = Rules(finance_reminder_rules)
     gauges = BusinessGauges(finance_gauges)
 
     # --- the budget (Art 10, 13, 14) -------------------------------------------------------------
@@ -121,3 +128,12 @@ class FinanceService(ServiceBase):
         """Art 13: the project is approved; its budget may be reviewed."""
         with self.db.transaction(SqlRepository) as uow:
             usecases.on_approval_granted(uow, REGISTRY.decode(payload))
+
+    # --- reminders (reminder.due) ---------------------------------------------------------------
+
+    @reminder_timer
+    def send_reminders(self):
+        """Art 15, 16: contracts whose O&M period ends within `OM_REMINDER_DAYS` on the suite's clock, each reminded once."""
+        with self.db.transaction(SqlRepository) as uow:
+            sent = usecases.send_om_reminders(uow, self.clock.today(), self.reminder_rules)
+        count_sent(self.metrics, sent)

@@ -13,9 +13,10 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from finance import domain
-from finance.domain import Contract, Disbursement, FinanceRules, Procurement, Project, UnauthorizedChange
+from finance.domain import Contract, Disbursement, FinanceRules, Procurement, Project, UnauthorizedChange, reminders
 from nxshared.core.caller import Caller
 from nxshared.core.events import Event
+from nxshared.core.reminders import send_reminders
 from nxshared.core.uow import UnitOfWork
 
 
@@ -158,3 +159,17 @@ LEARN_FROM_PLANNING: dict[str, Callable[[Uow, Project, dict[str, Any]], None]] =
     "change.unauthorized_reported": _unauthorized_reported,
     "change.unauthorized_resolved": _unauthorized_resolved,
 }
+
+
+# --- reminders (reminder.due) ----------------------------------------------------------------------
+
+
+class EndingContracts(Protocol):
+    def contracts_ending_between(self, first: dt.date, last: dt.date) -> list[tuple[Contract, Project | None]]: ...
+
+
+def send_om_reminders(uow: UnitOfWork[EndingContracts], today: dt.date, rules: reminders.ReminderRules) -> list[Event]:
+    """Art 15, 16: a reminder for each contract whose O&M period ends soon, sent once; those sent now."""
+    ending = uow.repo.contracts_ending_between(*rules.window(today))
+    found = (reminders.om_ending(contract, project, today, rules) for contract, project in ending)
+    return send_reminders(uow, [r for r in found if r is not None])

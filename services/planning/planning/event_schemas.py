@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from nxshared import reminders
 from nxshared.events import EventSpec, money_field
 
 SOURCE = "planning"
@@ -116,4 +117,5 @@ SPECS = [
     EventSpec.of("plan.compiled", SOURCE, PlanCompiledV1),
     EventSpec.of("plan.concurred", SOURCE, PlanConcurredV1),
     EventSpec.of("plan.approved", SOURCE, PlanApprovedV1),
+    reminders.SPEC,  # Art 8: the declaration window opening or closing (the suite's shared reminder.due)
 ]

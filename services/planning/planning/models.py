@@ -1,7 +1,7 @@
 """Planning's tables, mapped onto the domain's dataclasses. Column sizes match the input limits of
 ``planning.schemas``; every ``*_by`` column keeps ``person@org`` (Art 27)."""
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 
 from nxshared.tables import Money, UtcDateTime, inbox_table, outbox_table
@@ -162,3 +162,18 @@ mapper_registry.map_imperatively(ChangeRequest, change_requests)
 mapper_registry.map_imperatively(UnauthorizedChange, unauthorized_changes)
 mapper_registry.map_imperatively(TimelineEntry, timeline)
 mapper_registry.map_imperatively(IpException, ip_exceptions)
+
+# every service's reminder.due (planning's own window reminders included), for list_reminders
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("reminder_id", String(36), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("project_id", String(64)),  # null: about no project (the declaration window)
+    Column("subject", String(200), nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("owner_org", String(64), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("occurred_at", String(40), nullable=False),
+    Index("ix_reminders_due", "due_on", "reminder_id"),
+)

@@ -9,13 +9,15 @@ from sqlalchemy import bindparam, false, func, insert, or_, select, true, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from nxshared.tables import insert_if_absent
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import Project, ProjectStatus, Scope
 from planning.domain.plans import AnnualPlan
+from planning.domain.reminders import StoredReminder
 from planning.domain.timeline import DISCLOSED as _DISCLOSED
 from planning.domain.timeline import Disclosure, IpException, PublicEntry, TimelineEntry
-from planning.models import annual_plans, project_counts, projects, public_totals, timeline
-from planning.usecases import ProjectFilters, PublicFilters
+from planning.models import annual_plans, project_counts, projects, public_totals, reminders, timeline
+from planning.usecases import ProjectFilters, PublicFilters, ReminderFilters
 
 _PLAN_STATUS = select(annual_plans.c.status).where(annual_plans.c.year == bindparam("year")).with_for_update()
 _TIMELINE = (
@@ -318,3 +320,38 @@ PLAN_SHEET_COLUMNS = (
     "annual_investments",
 )
 _PUBLIC_PROJECT = select(projects).where(projects.c.project_id == bindparam("project_id"), _not_classified(projects.c))
+
+
+# --- reminders ----------------------------------------------------------------------------------
+
+_ADD_REMINDER = insert_if_absent(reminders)
+_REMINDER_COLUMNS = [c.name for c in reminders.c]
+
+
+class ReminderLedger:
+    """Every service's reminders as planning keeps them, on a connection (statements only)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add_reminder(self, reminder: StoredReminder) -> None:
+        self.connection.execute(_ADD_REMINDER, {name: getattr(reminder, name) for name in _REMINDER_COLUMNS})
+
+    def page_of_reminders(
+        self, scope: Scope, filters: ReminderFilters, offset: int, limit: int
+    ) -> tuple[list[StoredReminder], int]:
+        """One page of the reminders ``scope`` sees (those about no project, and those of the
+        projects it sees), by due day, and how many there are."""
+        r, p = reminders.c, projects.c
+        joined = reminders.outerjoin(projects, p.project_id == r.project_id)
+        wanted = [(r.kind, filters.kind), (r.project_id, filters.project_id)]
+        where = [or_(r.project_id.is_(None), _in_scope(scope, p))]
+        where += [column == value for column, value in wanted if value is not None]
+        if filters.due_from is not None:
+            where.append(r.due_on >= filters.due_from)
+        if filters.due_to is not None:
+            where.append(r.due_on <= filters.due_to)
+        page = select(reminders).select_from(joined).where(*where).order_by(r.due_on, r.reminder_id)
+        rows = self.connection.execute(page.offset(offset).limit(limit))
+        total = self.connection.execute(select(func.count()).select_from(joined).where(*where)).scalar()
+        return [StoredReminder(**row._mapping) for row in rows], total or 0

@@ -245,3 +245,27 @@ class IpExceptionReported(Schema):
     vendor = fields.String(required=True, validate=validate.Length(min=1, max=200))
     source_code_owner = fields.String(required=True, validate=validate.Length(min=1, max=64))
     unit = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+
+
+class ReminderQuery(Schema):
+    """``list_reminders``: each filter optional; due days inclusive."""
+
+    due_from = fields.Date(load_default=None, allow_none=True)
+    due_to = fields.Date(load_default=None, allow_none=True)
+    kind = Code(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"[a-z_]{1,64}\Z", error="须为小写字母与下划线")
+    )
+    project_id = Code(load_default=None, allow_none=True)
+    page = fields.Integer(load_default=1, strict=True, validate=validate.Range(1, PAGE_MAX))
+    page_size = fields.Integer(load_default=50, strict=True, validate=validate.Range(1, PAGE_SIZE_MAX))
+
+
+class ReminderOut(Schema):
+    reminder_id = fields.String()
+    kind = fields.String()
+    project_id = fields.String(allow_none=True)
+    subject = fields.String()
+    due_on = fields.Date()
+    owner_org = fields.String()
+    source = fields.String()
+    occurred_at = fields.String()

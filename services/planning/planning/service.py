@@ -8,14 +8,16 @@ from nxshared.catalog import REGISTRY
 from nxshared.core.caller import ANY_ORG, ANY_UNIT
 from nxshared.entrypoints import rpc, subscribe
 from nxshared.gauges import BusinessGauges
+from nxshared.reminders import count_sent, reminder_timer
 from nxshared.service import ServiceBase
 from nxshared.settings import Rules
 from nxshared.validation import dump, load
 from planning import plan_workbook, usecases
 from planning import schemas as s
 from planning.domain.declaration import PlanningRules
+from planning.domain.reminders import ReminderRules
 from planning.models import metadata  # noqa: F401  (maps the domain classes)
-from planning.repository import DeclarationLedger, SqlRepository, TimelineLedger
+from planning.repository import DeclarationLedger, ReminderLedger, SqlRepository, TimelineLedger
 
 BUREAUS_REPORTING_CHANGES = ["smart_office", "data_center", "audit"]
 PLAN_READERS = ["county_gov", "smart_office", "finance", "drc", "data_center", "audit"]
@@ -30,6 +32,10 @@ def planning_rules(config):
     return PlanningRules.from_settings(config["DECLARATION_WINDOW"], config["CLASSIFIED_VISIBLE_TO"])
 
 
+def planning_reminder_rules(config):
+    return ReminderRules.from_settings(config["REMINDER_LEAD_DAYS"])
+
+
 def planning_gauges(session, now):
     for status, count in SqlRepository(session).count_by_status():
         yield "nx_planning_projects", "Projects by planning status", {"status": status}, count
@@ -38,6 +44,7 @@ def planning_gauges(session, now):
 class PlanningService(ServiceBase):
     name = "planning"
     rules = Rules(planning_rules)
+    reminder_rules = Rules(planning_reminder_rules)
     gauges = BusinessGauges(planning_gauges)
 
     # --- declarations -------------------------------------------------------------------------
@@ -200,3 +207,37 @@ class PlanningService(ServiceBase):
         data = load(s.IpExceptionReported, evt.data)
         with self.db.transaction(SqlRepository) as uow:
             usecases.register_ip_exception(uow, evt, data)
+
+    # --- reminders (every service's reminder.due; the declaration window's, Art 8) ---------------
+
+    @rpc(allow=[ANY_ORG])
+    def list_reminders(self, due_from=None, due_to=None, kind=None, project_id=None, page=1, page_size=50):
+        """What every service's daily timer found due (`reminder.due`), by due day: a project's reminders to whoever sees the project (a unit its own; a classified one only to `CLASSIFIED_VISIBLE_TO`), the declaration window's to everyone; `due_from`/`due_to` are ISO days, inclusive."""
+        query = load(
+            s.ReminderQuery,
+            dict(due_from=due_from, due_to=due_to, kind=kind, project_id=project_id, page=page, page_size=page_size),
+        )
+        filters = usecases.ReminderFilters(query["due_from"], query["due_to"], query["kind"], query["project_id"])
+        with self.db.reading() as session:
+            found = usecases.list_reminders(
+                ReminderLedger(session.connection()),
+                self.auth.caller,
+                self.rules,
+                filters,
+                query["page"],
+                query["page_size"],
+            )
+        return {"items": dump(s.ReminderOut, found.items, many=True), "total": found.total}
+
+    @reminder_timer
+    def send_window_reminders(self):
+        """Art 8: the declaration window opening or closing within `REMINDER_LEAD_DAYS`, on the suite's clock, sent once."""
+        with self.db.transaction(ReminderLedger, orm=False) as uow:
+            sent = usecases.send_window_reminders(uow, self.clock.today(), self.rules, self.reminder_rules)
+        count_sent(self.metrics, sent)
+
+    @subscribe("reminder.due", own_recorded=True)
+    def record_reminder(self, payload):
+        """Every other service's reminders, kept for `list_reminders` (planning's own are kept by the timer that sends them)."""
+        with self.db.transaction(ReminderLedger, orm=False) as uow:
+            usecases.record_reminder(uow, REGISTRY.decode(payload))

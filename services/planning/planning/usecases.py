@@ -16,11 +16,13 @@ from typing import Any, Protocol, TypeAlias
 from nxshared.core.caller import Caller
 from nxshared.core.errors import NotFound
 from nxshared.core.events import DomainEvent, Event
+from nxshared.core.reminders import send_reminders
 from nxshared.core.uow import UnitOfWork
 from planning.domain import changes, declaration, plan_sheet, plans, timeline
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import PlanningRules, PlanType, Project, Scope
 from planning.domain.plans import AnnualPlan
+from planning.domain.reminders import ReminderRules, StoredReminder, check_due_range, stored_of, window_reminders
 from planning.domain.timeline import Disclosure, IpException, TimelineEntry
 
 # A project as a list shows it: the repository reads a page as rows (mappings of the project's
@@ -356,3 +358,64 @@ def register_ip_exception(uow: Uow, evt: Event, data: Mapping[str, Any]) -> IpEx
         return None
     uow.repo.save_ip_exception(exception)
     return exception
+
+
+# --- reminders (every service's reminder.due; the declaration window's, Art 8) -------------------
+
+
+@dataclass(frozen=True)
+class ReminderFilters:
+    due_from: dt.date | None = None
+    due_to: dt.date | None = None
+    kind: str | None = None
+    project_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReminderPage:
+    items: list[StoredReminder]
+    total: int
+
+
+class ReminderLedger(Protocol):
+    """What the reminders' use cases need (``planning.repository.ReminderLedger``)."""
+
+    def add_reminder(self, reminder: StoredReminder) -> None: ...
+    def page_of_reminders(
+        self, scope: Scope, filters: ReminderFilters, offset: int, limit: int
+    ) -> tuple[list[StoredReminder], int]: ...
+
+
+def send_window_reminders(
+    uow: UnitOfWork[ReminderLedger], today: dt.date, rules: PlanningRules, lead: ReminderRules
+) -> list[Event]:
+    """Art 8: the window's opening or closing, if near, sent once and kept for ``list_reminders``
+    (planning's own events are not delivered back to it). The reminders sent now."""
+    sent = send_reminders(uow, window_reminders(today, rules, lead))
+    for evt in sent:
+        uow.repo.add_reminder(stored_of(evt))
+    return sent
+
+
+def record_reminder(uow: UnitOfWork[ReminderLedger], evt: Event) -> StoredReminder | None:
+    """Another service's reminder, kept once (a redelivered one changes nothing)."""
+    if not uow.first_time(evt):
+        return None
+    stored = stored_of(evt)
+    uow.repo.add_reminder(stored)
+    return stored
+
+
+def list_reminders(
+    repo: ReminderLedger,
+    caller: Caller,
+    rules: PlanningRules,
+    filters: ReminderFilters,
+    page: int = 1,
+    page_size: int = 50,
+) -> ReminderPage:
+    """The reminders ``caller`` may see (Art 25: a project's as the project; the window's by all)."""
+    check_due_range(filters.due_from, filters.due_to)
+    scope = declaration.scope_of(caller, rules)
+    items, total = repo.page_of_reminders(scope, filters, (page - 1) * page_size, page_size)
+    return ReminderPage(items, total)

@@ -4,6 +4,7 @@ A new version only adds fields; its typed event in ``review.events`` carries the
 
 from marshmallow import Schema, fields
 
+from nxshared import reminders
 from nxshared.events import EventSpec, money_field
 
 SOURCE = "review"
@@ -91,4 +92,5 @@ SPECS = [
     EventSpec.of("acceptance.prechecked", SOURCE, PrecheckedV1),
     EventSpec.of("acceptance.passed", SOURCE, AcceptanceRecordedV1),
     EventSpec.of("acceptance.failed", SOURCE, AcceptanceRecordedV1),
+    reminders.SPEC,  # Art 12: reviews waiting past their expected time (the suite's shared reminder.due)
 ]

@@ -102,5 +102,11 @@ class SqlRepository:
         )
         return {route: count for route, count in rows}
 
+    def open_reviews_submitted_before(self, day: dt.date) -> list[Review]:
+        """Reviews under way submitted before ``day`` (UTC), for the reminders."""
+        since = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        query = select(Review).where(Review.status == OPEN, Review.submitted_at < since).order_by(Review.submitted_at)
+        return list(self.session.scalars(query))
+
     def oldest_open_submitted_at(self) -> dt.datetime | None:
         return self.session.scalar(select(func.min(Review.submitted_at)).where(Review.status == OPEN))

@@ -4,12 +4,14 @@ from nxshared.catalog import REGISTRY
 from nxshared.core.caller import ANY_ORG, ANY_UNIT
 from nxshared.entrypoints import rpc, subscribe
 from nxshared.gauges import BusinessGauges
+from nxshared.reminders import count_sent, reminder_timer
 from nxshared.service import ServiceBase
 from nxshared.settings import Rules
 from nxshared.validation import dump, load
 from review import domain, usecases
 from review import schemas as s
 from review.delivery_repository import DeliveryRepository
+from review.domain import reminders
 from review.models import metadata  # noqa: F401  (maps the domain classes)
 from review.repository import SqlRepository
 
@@ -27,6 +29,10 @@ def review_rules(config):
     )
 
 
+def review_reminder_rules(config):
+    return reminders.ReminderRules.from_settings(config["REVIEW_EXPECTED_DAYS"])
+
+
 def review_gauges(session, now):
     repo = SqlRepository(session)
     open_by_route = repo.open_by_route()
@@ -40,6 +46,7 @@ def review_gauges(session, now):
 class ReviewService(ServiceBase):
     name = "review"
     rules = Rules(review_rules)
+    reminder_rules = Rules(review_reminder_rules)
     gauges = BusinessGauges(review_gauges)
 
     # --- what planning tells us (Art 10, 18) ----------------------------------------------------
@@ -210,3 +217,12 @@ class ReviewService(ServiceBase):
         with self.db.reading() as session:
             reviews = usecases.list_reviews(SqlRepository(session), self.auth.caller, self.rules, project_id)
             return dump(s.ReviewOut, reviews, many=True)
+
+    # --- reminders (reminder.due) ---------------------------------------------------------------
+
+    @reminder_timer
+    def send_reminders(self):
+        """Art 12: reviews under way longer than `REVIEW_EXPECTED_DAYS` on the suite's clock, each reminded once."""
+        with self.db.transaction(SqlRepository) as uow:
+            sent = usecases.send_review_reminders(uow, self.clock.today(), self.reminder_rules)
+        count_sent(self.metrics, sent)

@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeAlias
 from nxshared.core.caller import Caller
 from nxshared.core.errors import Conflict, NotFound
 from nxshared.core.events import Event
+from nxshared.core.reminders import send_reminders
 from nxshared.core.uow import UnitOfWork
 from review import domain
 from review.domain import (
@@ -30,6 +31,7 @@ from review.domain import (
     SimilarityIndex,
     Supervisor,
     TestReport,
+    reminders,
 )
 
 
@@ -371,3 +373,16 @@ def _expert(uow: Uow, expert_id: str) -> Expert:
     if found is None:
         raise NotFound("EXPERT_NOT_FOUND", f"专家库中没有专家 {expert_id}")
     return found
+
+
+# --- reminders (reminder.due) ----------------------------------------------------------------------
+
+
+class OpenReviews(Protocol):
+    def open_reviews_submitted_before(self, day: dt.date) -> list[Review]: ...
+
+
+def send_review_reminders(uow: UnitOfWork[OpenReviews], today: dt.date, rules: reminders.ReminderRules) -> list[Event]:
+    """Art 12: a reminder for each review under way past its expected time, sent once; those sent now."""
+    late = uow.repo.open_reviews_submitted_before(rules.submitted_before(today))
+    return send_reminders(uow, reminders.review_reminders(late, today, rules))

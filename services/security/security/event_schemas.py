@@ -4,6 +4,7 @@ A new version only adds fields; its typed event in ``security.events`` carries t
 
 from marshmallow import Schema, fields
 
+from nxshared import reminders
 from nxshared.events import EventSpec
 
 SOURCE = "security"
@@ -49,4 +50,5 @@ SPECS = [
     EventSpec.of("inspection.recorded", SOURCE, InspectionRecordedV1),
     EventSpec.of("incident.reported", SOURCE, IncidentReportedV1),
     EventSpec.of("incident.resolved", SOURCE, IncidentResolvedV1),
+    reminders.SPEC,  # Art 23, 24: filings and inspections due (the suite's shared reminder.due)
 ]

@@ -1,15 +1,15 @@
 """The nameko adapter of the security service: decode, authorize, run the use case in one unit of
 work, dump; and the periodic overdue check on a timer."""
 
-from nameko.timer import Timer
-
 from nxshared.catalog import REGISTRY
 from nxshared.clock import Clock
 from nxshared.core.caller import ANY_ORG
 from nxshared.entrypoints import rpc, subscribe
 from nxshared.gauges import BusinessGauges
+from nxshared.reminders import count_sent
 from nxshared.service import ServiceBase
 from nxshared.settings import Rules
+from nxshared.timers import every
 from nxshared.validation import dump, load
 from security import domain, usecases
 from security import schemas as s
@@ -53,23 +53,6 @@ def security_gauges(session, now):
     last = repo.last_check()
     age = -1.0 if last is None else max(0.0, (now - last).total_seconds())
     yield "nx_security_overdue_check_age_seconds", "Seconds since the last overdue check ran (-1: never)", {}, age
-
-
-class SettingTimer(Timer):
-    """nameko's timer, its interval read from the service's config (``setting``) at start, and
-    firing at start too (``eager``)."""
-
-    def __init__(self, setting, **kwargs):
-        self.setting = setting
-        super().__init__(interval=None, eager=True, **kwargs)
-
-    def setup(self):
-        self.interval = float(self.container.config[self.setting])
-        if self.interval <= 0:
-            raise ValueError(f"{self.setting} must be a positive number of seconds")
-
-
-every = SettingTimer.decorator
 
 
 class SecurityService(ServiceBase):
@@ -156,9 +139,11 @@ class SecurityService(ServiceBase):
 
     @every("OVERDUE_CHECK_SECONDS")
     def check_overdue(self):
-        """Finds what is late on the suite's clock and keeps it for ``list_overdue`` and the gauges."""
+        """Finds what is late on the suite's clock and keeps it for ``list_overdue`` and the gauges;
+        sends the MLPS filings and inspections due as ``reminder.due`` (each once)."""
         with self.db.transaction(SqlRepository, orm=False) as uow:
-            usecases.check_overdue(uow, rules=self.rules, now=self._now(), ran_at=Clock.now())
+            _, sent = usecases.check_overdue(uow, rules=self.rules, now=self._now(), ran_at=Clock.now())
+        count_sent(self.metrics, sent)
 
     # --- what security learns from planning, finance and review --------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from nxshared.core.caller import Caller
 from nxshared.core.events import Event
+from nxshared.core.reminders import send_reminders
 from nxshared.core.uow import UnitOfWork
 from security import domain
 from security.domain import Incident, Inspection, OverdueReport, Posture, Project, SecurityRules
@@ -133,13 +134,18 @@ def list_overdue(repo: Repository, caller: Caller, rules: SecurityRules) -> Over
 # --- the periodic check (Art 22–24) -------------------------------------------------------------------
 
 
-def check_overdue(uow: Uow, rules: SecurityRules, now: dt.datetime, ran_at: dt.datetime) -> OverdueReport:
-    """Find everything late at ``now`` (the suite's clock) and keep it as the last check's report."""
+def check_overdue(
+    uow: Uow, rules: SecurityRules, now: dt.datetime, ran_at: dt.datetime
+) -> tuple[OverdueReport, list[Event]]:
+    """Find everything late at ``now`` (the suite's clock) and keep it as the last check's report;
+    the filings and inspections due go out as reminders, each once. The report and those sent now."""
     projects = uow.repo.projects_under_way()
     last = uow.repo.last_inspection_times(p.project_id for p in projects)
     report = OverdueReport(now, domain.check_overdue(projects, last, uow.repo.open_incidents(), now, rules))
     uow.repo.replace_overdue(report, ran_at)
-    return report
+    by_id = {p.project_id: p for p in projects}
+    sent = send_reminders(uow, domain.reminders_of(report.overdue, by_id))
+    return report, sent
 
 
 # --- what security learns from planning, finance and review --------------------------------------------

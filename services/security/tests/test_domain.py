@@ -278,3 +278,19 @@ def test_the_check_finds_every_kind_oldest_first_and_the_visible_ones_are_listed
     seen = domain.visible_overdue(report, projects, Caller("a", "audit"), only_public)
     assert [o.project_id for o in seen.overdue] == ["prj-1", "prj-1"]
     assert len(domain.visible_overdue(report, projects, CENTER, only_public).overdue) == 3
+
+
+def test_the_filings_and_inspections_due_are_reminded_and_incidents_are_not():
+    project = contracted("2027-01-10")
+    quiet = domain.learn_planned(domain.Project("prj-2"), {**PLANNED, "classified": True})
+    reported, _ = domain.report_incident(quiet, {**incident("low"), "project_id": "prj-2"}, CENTER, RULES, NOW)
+    found = domain.check_overdue([project], {}, [reported], NOW + dt.timedelta(days=60), RULES)
+    reminders = domain.reminders_of(found, {"prj-1": project, "prj-2": quiet})
+    assert [(r.kind, r.project_id, r.due_on.isoformat(), r.owner_org) for r in reminders] == [
+        ("mlps_filing_due", "prj-1", "2027-01-10", "data_center"),
+        ("inspection_due", "prj-1", "2027-04-10", "data_center"),
+    ]
+    assert reminders[0].subject == "智慧教育平台：等保定级备案到期（第二十四条）"
+    assert reminders[0].reminder_id("security") == domain.reminders_of(found, {"prj-1": project})[0].reminder_id(
+        "security"
+    )

@@ -439,6 +439,17 @@ def test_the_check_lists_what_is_late_and_moving_the_clock_finds_more(container_
     assert 'nx_security_overdue{kind="inspection"} 0.0' in metrics
     assert 'nx_security_incidents_open{severity="critical"} 1.0' in metrics
     assert 'nx_security_hosted_systems{status="filed"} 1.0' in metrics
+    # checked many times, each filing found missing reminded once (prj-filed's too, if a check ran
+    # between its contract and its filing), and counted once
+    filings = [p for p in emitted(config, "reminder.due") if p["project_id"] == PROJECT]
+    (filing,) = filings
+    assert filing["event_id"] == filing["data"]["reminder_id"]
+    assert filing["data"]["kind"] == "mlps_filing_due" and filing["data"]["due_on"] == "2027-01-10"
+    assert filing["data"]["owner_org"] == "data_center" and "等保定级备案" in filing["data"]["subject"]
+    sent = len(emitted(config, "reminder.due"))
+    counted = f'nx_reminders_emitted_total{{kind="mlps_filing_due"}} {float(sent)}'
+    scrape = f"http://{config['WEB_SERVER_ADDRESS']}/metrics"
+    eventually(lambda: counted in requests.get(scrape, timeout=5).text, what="each reminder counted after its commit")
     first.stop()
 
     moved = {**config, "TODAY": "2027-06-01", "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}"}
@@ -451,6 +462,12 @@ def test_the_check_lists_what_is_late_and_moving_the_clock_finds_more(container_
         ("mlps_filing", PROJECT),
     ]
     eventually(lambda: found(later)[0] == three_months, what="the check to find the inspections due")
+    reminded = sorted((p["data"]["kind"], p["project_id"]) for p in emitted(config, "reminder.due"))
+    assert [r for r in reminded if r != ("mlps_filing_due", "prj-filed")] == [
+        ("inspection_due", PROJECT),
+        ("inspection_due", "prj-filed"),
+        ("mlps_filing_due", PROJECT),
+    ]
     with pytest.raises(Forbidden):
         call(later, "list_overdue", "unit:edu")
     call(later, "resolve_incident", "data_center", incident_id=critical["incident_id"], response="已处置")

@@ -126,7 +126,13 @@ def test_the_check_keeps_what_is_late_and_the_list_shows_what_the_caller_may_see
     under_way(uow, "prj-secret", classified=True)
     learn(uow, event("project.planned", PLANNED, project_id="prj-later"))  # planned, not under way
     run(uow, usecases.report_incident, incident("critical"), CENTER, RULES, NOW)
-    report = run(uow, usecases.check_overdue, RULES, NOW + dt.timedelta(hours=3), NOW)
+    report, sent = run(uow, usecases.check_overdue, RULES, NOW + dt.timedelta(hours=3), NOW)
+    assert sorted((e.data["kind"], e.project_id) for e in sent) == [
+        ("mlps_filing_due", PID),
+        ("mlps_filing_due", "prj-secret"),
+    ]
+    again, repeated = run(uow, usecases.check_overdue, RULES, NOW + dt.timedelta(hours=3), NOW)
+    assert again.overdue == report.overdue and repeated == []  # the same reminders are not sent twice
     assert sorted((o.kind, o.project_id) for o in report.overdue) == [
         ("incident", PID),
         ("mlps_filing", PID),
@@ -138,7 +144,11 @@ def test_the_check_keeps_what_is_late_and_the_list_shows_what_the_caller_may_see
     assert {o.project_id for o in listed.overdue} == {PID} and listed.checked_at == NOW + dt.timedelta(hours=3)
     run(uow, usecases.grade_system, PID, 2, "定级报告", CENTER, RULES, NOW)
     run(uow, usecases.file_grading, PID, "F-1", "某测评中心", CENTER, RULES, NOW)
-    later = run(uow, usecases.check_overdue, RULES, NOW + dt.timedelta(days=100), NOW)
+    later, sent = run(uow, usecases.check_overdue, RULES, NOW + dt.timedelta(days=100), NOW)
+    assert sorted((e.data["kind"], e.project_id) for e in sent) == [
+        ("inspection_due", PID),
+        ("inspection_due", "prj-secret"),
+    ]
     assert sorted((o.kind, o.project_id) for o in later.overdue) == [
         ("incident", PID),
         ("inspection", PID),

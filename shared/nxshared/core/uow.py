@@ -8,6 +8,7 @@ the use case raises.
 """
 
 import copy
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -24,8 +25,15 @@ class UnitOfWork(Protocol[R_co]):
     @property
     def repo(self) -> R_co: ...
 
+    @property
+    def source(self) -> str:
+        """The service whose database (and outbox) this is."""
+
     def emit(self, *events: DomainEvent) -> list[Event]:
         """Record events to be published once this unit of work commits; their envelopes."""
+
+    def emit_once(self, event: DomainEvent, event_id: str) -> Event | None:
+        """Record ``event`` under ``event_id`` unless that id was recorded before (then None)."""
 
     def first_time(self, event: Event) -> bool:
         """Record ``event`` as applied by this handler; False when it already was (idempotent inbox)."""
@@ -40,6 +48,7 @@ class FakeUnitOfWork(Generic[R]):
         self.source = source
         self.emitted: list[DomainEvent] = []
         self.inbox: set[tuple[str, str]] = set()
+        self.emitted_ids: set[str] = set()
 
     @property
     def repo(self) -> R:
@@ -47,11 +56,11 @@ class FakeUnitOfWork(Generic[R]):
 
     @contextmanager
     def transaction(self) -> Iterator["FakeUnitOfWork[R]"]:
-        snapshot = copy.deepcopy((self._repo, self.emitted, self.inbox))
+        snapshot = copy.deepcopy((self._repo, self.emitted, self.inbox, self.emitted_ids))
         try:
             yield self
         except BaseException:
-            self._repo, self.emitted, self.inbox = snapshot
+            self._repo, self.emitted, self.inbox, self.emitted_ids = snapshot
             raise
 
     def emit(self, *events: DomainEvent) -> list[Event]:
@@ -61,6 +70,13 @@ class FakeUnitOfWork(Generic[R]):
             Event(str(uuid.uuid4()), e.event_type, e.version, now, self.source, e.project_id, e.actor, e.data())
             for e in events
         ]
+
+    def emit_once(self, event: DomainEvent, event_id: str) -> Event | None:
+        if event_id in self.emitted_ids:
+            return None
+        self.emitted_ids.add(event_id)
+        (made,) = self.emit(event)
+        return dataclasses.replace(made, event_id=event_id)
 
     def first_time(self, event: Event) -> bool:
         key = (event.event_id, self.handler)

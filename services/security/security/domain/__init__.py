@@ -66,6 +66,7 @@ from security.domain.overdue import (
     inspection_overdue,
     overdue_of,
     posture,
+    reminders_of,
     visible_overdue,
 )
 
@@ -106,6 +107,7 @@ __all__ = [
     "new_id",
     "overdue_of",
     "posture",
+    "reminders_of",
     "project_of",
     "record_inspection",
     "report_incident",

@@ -7,13 +7,16 @@
   inspected, the day it came under way) lies further back than the inspection interval (Art 23);
 - an incident: open past the deadline its severity set (Art 23).
 
-One function per rule; the check and ``get_posture`` both use ``overdue_of``.
+One function per rule; the check and ``get_posture`` both use ``overdue_of``. The check's MLPS
+filings and inspections due are also sent as reminders (``reminders_of``): the same facts, no rule
+of their own.
 """
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from nxshared.core.caller import Caller
+from nxshared.core.reminders import Reminder
 from security.domain.access import can_see, check_visible
 from security.domain.entities import (
     Incident,
@@ -98,6 +101,35 @@ def check_overdue(
             late = (incident_overdue(incident, now) for incident in rest)
             found += [item for item in late if item is not None]
     return sorted(found, key=lambda o: (o.since, o.kind, o.project_id, o.incident_id or ""))
+
+
+# the overdue kinds sent as reminders, and what the reminder says (the data center files and inspects)
+REMINDED = {
+    OverdueKind.MLPS_FILING.value: ("mlps_filing_due", "等保定级备案到期（第二十四条）"),
+    OverdueKind.INSPECTION.value: ("inspection_due", "安全检查到期（第二十三条）"),
+}
+REMINDED_ORG = "data_center"
+
+
+def reminders_of(found: Iterable[Overdue], projects: Mapping[str, Project]) -> list[Reminder]:
+    """Art 23, 24: a reminder for each MLPS filing and inspection the check found due, due the day
+    it fell due (one per filing, one per inspection cycle); incidents have their own deadline."""
+    reminders = []
+    for item in found:
+        if item.kind not in REMINDED:
+            continue
+        kind, what = REMINDED[item.kind]
+        project = projects[item.project_id]
+        reminders.append(
+            Reminder(
+                kind,
+                f"{project.name or project.project_id}：{what}",
+                item.since.date(),
+                REMINDED_ORG,
+                project.project_id,
+            )
+        )
+    return reminders
 
 
 def visible_overdue(
