@@ -105,6 +105,12 @@ class PlanApprovedV1(Schema):
     project_ids = fields.List(fields.String(), required=True)
 
 
+class RiskOverriddenV1(Schema):
+    rating = fields.Integer(required=True)
+    comment = fields.String(required=True)
+    computed_rating = fields.Integer(required=True)
+
+
 SPECS = [
     EventSpec.of("project.declared", SOURCE, ProjectDeclaredV1, ProjectDeclaredV2, upcasters={1: _declared_v1_to_v2}),
     EventSpec.of("project.planned", SOURCE, ProjectPlannedV1, ProjectPlannedV2, upcasters={1: _planned_v1_to_v2}),
@@ -116,4 +122,5 @@ SPECS = [
     EventSpec.of("plan.compiled", SOURCE, PlanCompiledV1),
     EventSpec.of("plan.concurred", SOURCE, PlanConcurredV1),
     EventSpec.of("plan.approved", SOURCE, PlanApprovedV1),
+    EventSpec.of("risk.overridden", SOURCE, RiskOverriddenV1),
 ]
