@@ -138,3 +138,48 @@ def test_the_public_sees_a_public_projects_rating_and_reasons(planning):  # noqa
     page = public_get(planning, f"/portal/projects/{pid}").get_data(as_text=True)
     assert "风险等级：<strong>3</strong>" in page and "1 次检查未通过（安全检查未通过）" in page
     assert "整改中，持续关注" in page and "smart_office" not in page
+
+
+def test_migration_0006_rates_each_existing_project_from_its_timeline(tmp_path):
+    """A database of 0005 with two projects, one with an open critical incident on its timeline:
+    after 0006 each has its rating; the downgrade removes the tables."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect, text
+
+    from nxshared.db import make_engine
+    from planning.models import risk_ratings
+
+    from .test_service import MIGRATIONS, _bulk_rows, _insert_sql, _json_ready
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    engine = make_engine(f"sqlite:///{tmp_path / 'planning.db'}")
+    calm, troubled = _bulk_rows()[1], _bulk_rows()[2]
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0005")
+            for row in (calm, troubled):
+                row = {**row, "estimated_investment": 10000}  # Money: cents
+                conn.execute(text(_insert_sql("projects", row)), _json_ready(row))
+            entry = {
+                "seq": 1, "event_id": "e1", "project_id": troubled["project_id"], "event_type": "incident.reported",
+                "source": "security", "occurred_at": "2027-03-01T00:00:00+00:00", "actor": "a@security",
+                "data": {"incident_id": "i1", "severity": "critical"},
+            }  # fmt: skip
+            conn.execute(text(_insert_sql("timeline", entry)), _json_ready(entry))
+            command.upgrade(cfg, "head")
+            rated = {r.project_id: r for r in conn.execute(select(risk_ratings))}
+            command.downgrade(cfg, "0005")
+            assert "risk_ratings" not in inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+    assert (rated[calm["project_id"]].rating_on_time, rated[calm["project_id"]].reasons) == (1, [])
+    found = rated[troubled["project_id"]]
+    assert (found.rating_on_time, found.rating_late, found.late_from) == (
+        3,
+        5,
+        "2028-01-01",
+    )  # no contract by the end of 2027
+    assert [r["code"] for r in found.reasons] == ["OPEN_INCIDENTS"]
