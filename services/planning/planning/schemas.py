@@ -5,7 +5,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
-from nxshared.validation import YEAR_MAX, YEAR_MIN, BoundedList, Code, MoneyField, Name, OrgCode, Text, Year, dump
+from nxshared.validation import YEAR_MAX, YEAR_MIN, BoundedList, Code, MoneyField, Name, OrgCode, Text, Year
 from planning.domain.declaration import EXEMPTIONS, INFRASTRUCTURE, ProjectStatus
 from planning.domain.risk import HIGHEST, LOWEST
 from planning.domain.timeline import STAGES
@@ -279,14 +279,12 @@ class RiskOut(Schema):
     override = fields.Nested(RiskOverrideOut, allow_none=True)
 
 
-def risk_out(view: Any) -> dict[str, Any]:
-    """A project's rating (``planning.usecases.RiskView``) as ``get_risk`` and ``override_risk``
-    return it."""
-    found = {
+def risk_fields(view: Any) -> dict[str, Any]:
+    """A project's rating (``planning.usecases.RiskView``) as ``RiskOut`` dumps it."""
+    return {
         "project_id": view.project_id,
         "rating": view.rating,
         "computed_rating": view.computed.rating,
         "reasons": [r.as_dict() for r in view.computed.reasons],
         "override": view.override,
     }
-    return dump(RiskOut, found)

@@ -167,15 +167,23 @@ class PlanningService(ServiceBase):
 
     @rpc(allow=[ANY_ORG])
     def get_risk(self, project_id):
+        """Issue 24: the project's risk rating, 1 (low) to 5 (high), as of today, with the reasons
+        that raised it (`COST_OVERRUN`, `SCHEDULE_LATE`, `UNAUTHORIZED_CHANGE`, `FAILED_CHECKS`,
+        `OPEN_INCIDENTS`, each `{code, text, evidence}`) and the smart office's latest override
+        (`rating` is then the override's, `computed_rating` the computed one); visible to whoever
+        may see the project (as `get_project`)."""
         project_id = load(s.ProjectIdIn, {"project_id": project_id})["project_id"]
         with self.db.reading() as session:
             found = usecases.get_risk(
                 SqlRepository(session), project_id, self.auth.caller, self.clock.today(), self.rules
             )
-        return s.risk_out(found)
+        return dump(s.RiskOut, s.risk_fields(found))
 
     @rpc(allow=["smart_office"])
     def override_risk(self, project_id, rating, comment):
+        """Issue 24: the smart office rates the project in place of the computed rating, with a
+        comment; every override is kept with who and when, the latest wins; emits
+        `risk.overridden`."""
         project_id = load(s.ProjectIdIn, {"project_id": project_id})["project_id"]
         wanted = load(s.RiskOverrideIn, {"rating": rating, "comment": comment})
         with self.db.transaction(SqlRepository) as uow:
@@ -183,7 +191,7 @@ class PlanningService(ServiceBase):
                 uow, project_id, wanted["rating"], wanted["comment"], self.auth.caller,
                 self.clock.today(), self.clock.now(), self.rules,
             )  # fmt: skip
-        return s.risk_out(found)
+        return dump(s.RiskOut, s.risk_fields(found))
 
     @subscribe(sources=TIMELINE_SOURCES, own_recorded=True)
     def record_timeline(self, payload):
