@@ -157,8 +157,8 @@ class Basis:
         }
 
     def assess(self, today: dt.date) -> Assessment:
-        overdue = self.late is not None and self.late_from is not None and today >= self.late_from
-        reasons = [*self.reasons, self.late] if overdue and self.late else list(self.reasons)
+        overdue = self.late if self.late_from is not None and today >= self.late_from else None
+        reasons = [*self.reasons, *([overdue] if overdue else [])]
         return Assessment(roll_up(reasons), reasons)
 
 
