@@ -112,6 +112,34 @@ def test_from_declaration_to_the_last_disbursement(suite):
         "signed_on": "2026-12-15",
         "om_ends_on": "2029-12-15",
     }
+    rated_from_the_timeline(suite, pid)
+
+
+def rated_from_the_timeline(suite, pid):
+    """Issue 24: the project fully disbursed within its budget and contracted in its plan year is
+    rated 1; an unauthorized change reported by the data center raises it, with the reason."""
+    assert suite.rpc("unit:edu", "planning", "get_risk", project_id=pid)["reasons"] == []
+    report = suite.rpc(
+        "data_center", "planning", "report_unauthorized_change", project_id=pid, description="擅自增加服务器"
+    )
+    risk = suite.rpc("unit:edu", "planning", "get_risk", project_id=pid)
+    assert risk == {
+        "project_id": pid,
+        "rating": 3,
+        "computed_rating": 3,
+        "reasons": [
+            {
+                "code": "UNAUTHORIZED_CHANGE",
+                "text": "有 1 项擅自变更尚未处理（第十八条）",
+                "evidence": {"report_ids": [report["report_id"]]},
+            }
+        ],
+        "override": None,
+    }
+    wait_for(  # the public side may still hold the page it served a moment ago (PUBLIC_CACHE_SECONDS)
+        lambda: suite.http("planning", f"/public/projects/{pid}")["risk"]["reasons"] == risk["reasons"],
+        what="the rating on the public page",
+    )
 
 
 def test_finance_stopped_while_the_approval_is_granted_catches_up(suite):

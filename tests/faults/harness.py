@@ -17,7 +17,7 @@ from eventlet.queue import LightQueue
 from kombu import Connection, Queue
 from nameko.exceptions import RemoteError, RpcTimeout
 
-from nxshared.demo import sample_project
+from nxshared.demo import pass_review, sample_project
 from nxshared.discovery import installed_services
 from nxshared.rpcclient import BrokerUnavailable, ResilientRpc
 from nxshared.testing import bearer
@@ -226,7 +226,7 @@ class Driver:
     def _conclude(self, p):
         if self._call("data_center", "review", "get_review", review_id=p.review_id)["status"] == "passed":
             return True
-        self._write("data_center", "review", "conclude_review", review_id=p.review_id, verdict="passed", opinion="通过")
+        pass_review(self._write, p.project_id, p.review_id, "通过")  # the driven projects' names are alike (Art 12)
         return False
 
     def _grant(self, p):

@@ -106,6 +106,12 @@ class PlanApprovedV1(Schema):
     project_ids = fields.List(fields.String(), required=True)
 
 
+class RiskOverriddenV1(Schema):
+    rating = fields.Integer(required=True)
+    comment = fields.String(required=True)
+    computed_rating = fields.Integer(required=True)
+
+
 SPECS = [
     EventSpec.of("project.declared", SOURCE, ProjectDeclaredV1, ProjectDeclaredV2, upcasters={1: _declared_v1_to_v2}),
     EventSpec.of("project.planned", SOURCE, ProjectPlannedV1, ProjectPlannedV2, upcasters={1: _planned_v1_to_v2}),
@@ -118,4 +124,5 @@ SPECS = [
     EventSpec.of("plan.concurred", SOURCE, PlanConcurredV1),
     EventSpec.of("plan.approved", SOURCE, PlanApprovedV1),
     reminders.SPEC,  # Art 8: the declaration window opening or closing (the suite's shared reminder.due)
+    EventSpec.of("risk.overridden", SOURCE, RiskOverriddenV1),
 ]

@@ -118,3 +118,15 @@ class PlanApproved(DomainEvent):
     version: ClassVar[int] = 1
     year: int
     project_ids: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RiskOverridden(DomainEvent):
+    """The smart office rated a project's risk (1 low – 5 high) in place of the computed rating,
+    with its comment (issue 24)."""
+
+    event_type: ClassVar[str] = "risk.overridden"
+    version: ClassVar[int] = 1
+    rating: int
+    comment: str
+    computed_rating: int

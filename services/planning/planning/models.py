@@ -145,6 +145,34 @@ timeline = Table(
     Index("ix_timeline_project_order", "project_id", "occurred_at", "seq"),
 )
 
+# Each project's risk rating (issue 24): its reasons but the schedule's, the schedule's from
+# ``late_from`` on, the ratings both ways and the smart office's latest override, kept as the
+# timeline grows (``planning.domain.risk.Basis``); what counting the projects by rating reads.
+risk_ratings = Table(
+    "risk_ratings",
+    metadata,
+    Column("project_id", String(32), primary_key=True),
+    Column("reasons", JSON, nullable=False),
+    Column("late", JSON),
+    Column("late_from", String(10)),
+    Column("rating_on_time", Integer, nullable=False),
+    Column("rating_late", Integer, nullable=False),
+    Column("override_rating", Integer),
+)
+
+# every override of a project's rating, with its comment, who and when (the latest wins)
+risk_overrides = Table(
+    "risk_overrides",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", String(32), nullable=False),
+    Column("rating", Integer, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("by", String(ACTOR), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_risk_overrides_project", "project_id", "seq"),
+)
+
 ip_exceptions = Table(
     "ip_exceptions",
     metadata,

@@ -53,9 +53,23 @@ def project_list(repo: SqlRepository, page: int = 1, page_size: int = 50) -> dic
     return {"items": [_disclosure(row) for row in rows], "total": total, "page": page, "page_size": page_size}
 
 
-def project_detail(repo: SqlRepository, project_id: str) -> dict[str, Any] | None:
+def project_detail(repo: SqlRepository, project_id: str, site: Site) -> dict[str, Any] | None:
     row = repo.public_project(project_id)
-    return None if row is None else _disclosure(row)
+    return None if row is None else {**_disclosure(row), "risk": public_risk(repo, project_id, site)}
+
+
+def public_risk(repo: SqlRepository, project_id: str, site: Site) -> dict[str, Any]:
+    """A public project's risk rating and its reasons; an override's comment and day, not who."""
+    view = usecases.risk_of(repo, project_id, site.clock.today())
+    kept = view.override
+    return {
+        "rating": view.rating,
+        "computed_rating": view.computed.rating,
+        "reasons": [r.as_dict() for r in view.computed.reasons],
+        "override": None
+        if kept is None
+        else {"rating": kept.rating, "comment": kept.comment, "at": kept.at.isoformat()},
+    }
 
 
 def _no_query(args: Mapping[str, str]) -> None:
@@ -74,7 +88,7 @@ def list_page(repo: SqlRepository, args: Mapping[str, str], site: Site) -> dict[
 def detail_page(repo: SqlRepository, args: Mapping[str, str], site: Site, project_id: str) -> dict[str, Any] | None:
     """``/public/projects/<id>``; None (404) for a project that does not exist or is classified."""
     _no_query(args)
-    return project_detail(repo, project_id)
+    return project_detail(repo, project_id, site)
 
 
 # --- the portal ---------------------------------------------------------------------------------
@@ -109,7 +123,7 @@ def portal_project(repo: SqlRepository, args: Mapping[str, str], site: Site, pro
     if row is None:
         return _html(views.not_found_page(site), 404)
     entries = repo.public_timelines([project_id], PUBLIC_EVENTS)[project_id]
-    return _html(views.project_page(dict(row), entries, site))
+    return _html(views.project_page(dict(row), entries, public_risk(repo, project_id, site), site))
 
 
 def portal_stylesheet(repo: SqlRepository, args: Mapping[str, str], site: Site) -> Body:

@@ -2,10 +2,11 @@
 the read side. ``locked_…`` loads an aggregate a use case is about to change, locked until its unit
 of work ends (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write transaction already serialises)."""
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, false, func, insert, or_, select, true, update
+from sqlalchemy import and_, bindparam, case, false, func, insert, or_, select, true, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -14,9 +15,19 @@ from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import Project, ProjectStatus, Scope
 from planning.domain.plans import AnnualPlan
 from planning.domain.reminders import StoredReminder
+from planning.domain.risk import Basis, Override, Plan
 from planning.domain.timeline import DISCLOSED as _DISCLOSED
 from planning.domain.timeline import Disclosure, IpException, PublicEntry, TimelineEntry
-from planning.models import annual_plans, project_counts, projects, public_totals, reminders, timeline
+from planning.models import (
+    annual_plans,
+    project_counts,
+    projects,
+    public_totals,
+    reminders,
+    risk_overrides,
+    risk_ratings,
+    timeline,
+)
 from planning.usecases import ProjectFilters, PublicFilters, ReminderFilters
 
 _PLAN_STATUS = select(annual_plans.c.status).where(annual_plans.c.year == bindparam("year")).with_for_update()
@@ -45,6 +56,27 @@ _SAVE_DISCLOSURE = (
 _LATER_ON_TIMELINE = (
     select(timeline.c.seq)
     .where(timeline.c.project_id == bindparam("project_id"), timeline.c.occurred_at > bindparam("occurred_at"))
+    .limit(1)
+)
+
+_RISK_PLAN = (
+    select(projects.c.plan_year, projects.c.annual_investments, projects.c.status)
+    .where(projects.c.project_id == bindparam("project_id"))
+    .with_for_update()
+)
+_RISK = select(risk_ratings.c.reasons, risk_ratings.c.late, risk_ratings.c.late_from).where(
+    risk_ratings.c.project_id == bindparam("project_id")
+)
+_ADD_RISK = insert(risk_ratings)
+_SAVE_RISK = (
+    update(risk_ratings)
+    .where(risk_ratings.c.project_id == bindparam("b_project_id"))
+    .values({name: bindparam(name) for name in ("reasons", "late", "late_from", "rating_on_time", "rating_late")})
+)
+_LATEST_OVERRIDE = (
+    select(risk_overrides)
+    .where(risk_overrides.c.project_id == bindparam("project_id"))
+    .order_by(risk_overrides.c.seq.desc())
     .limit(1)
 )
 
@@ -96,6 +128,52 @@ class TimelineLedger:
 
     def save_disclosure(self, disclosure: Disclosure) -> None:
         self.connection.execute(_SAVE_DISCLOSURE, _disclosure_row(disclosure))
+
+    # --- risk ratings (issue 24) ----------------------------------------------------------------
+
+    def locked_risk_plan(self, project_id: str) -> Plan | None:
+        """What a rating reads of the project, its row locked until the unit of work ends: two
+        events of one project rate it one after the other, the second reading the first's entry."""
+        row = self.connection.execute(_RISK_PLAN, {"project_id": project_id}).first()
+        return None if row is None else Plan(**row._mapping)
+
+    def add_risk(self, project_id: str, basis: Basis) -> None:
+        self.connection.execute(_ADD_RISK, {"project_id": project_id, **basis.as_row()})
+
+    def save_risk(self, project_id: str, basis: Basis) -> None:
+        """Replaces the project's rating basis (adds it if it has none yet)."""
+        if not self.connection.execute(_SAVE_RISK, {"b_project_id": project_id, **basis.as_row()}).rowcount:
+            self.add_risk(project_id, basis)
+
+    def risk_basis(self, project_id: str) -> Basis | None:
+        row = self.connection.execute(_RISK, {"project_id": project_id}).first()
+        return None if row is None else Basis.from_row(*row)
+
+    def latest_risk_override(self, project_id: str) -> Override | None:
+        row = self.connection.execute(_LATEST_OVERRIDE, {"project_id": project_id}).first()
+        return None if row is None else Override(**row._mapping)
+
+    def add_risk_override(self, kept: Override) -> None:
+        """Kept in the history, and as the project's override (what counting by rating reads)."""
+        values = {k: getattr(kept, k) for k in ("project_id", "rating", "comment", "by", "at")}
+        self.connection.execute(insert(risk_overrides), values)
+        self.connection.execute(
+            update(risk_ratings).where(risk_ratings.c.project_id == kept.project_id).values(override_rating=kept.rating)
+        )
+
+    def count_by_risk(self, today: dt.date) -> list[tuple[int, int]]:
+        """How many projects have each rating on ``today`` (the override's when there is one), in
+        one query over ``risk_ratings``."""
+        r = risk_ratings.c
+        late = and_(r.late_from.is_not(None), r.late_from <= today.isoformat())
+        rating = case(
+            (r.override_rating.is_not(None), r.override_rating), (late, r.rating_late), else_=r.rating_on_time
+        )
+        rated = select(rating.label("rating")).subquery()
+        rows = self.connection.execute(
+            select(rated.c.rating, func.count()).group_by(rated.c.rating).order_by(rated.c.rating)
+        )
+        return [(rating, n) for rating, n in rows]
 
 
 class DeclarationLedger(TimelineLedger):

@@ -1,10 +1,13 @@
 """Input and output shapes of planning's RPC methods and public pages (CONTRACT §planning)."""
 
+from typing import Any
+
 from marshmallow import EXCLUDE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
 from nxshared.validation import YEAR_MAX, YEAR_MIN, BoundedList, Code, MoneyField, Name, OrgCode, Text, Year
 from planning.domain.declaration import EXEMPTIONS, INFRASTRUCTURE, ProjectStatus
+from planning.domain.risk import HIGHEST, LOWEST
 from planning.domain.timeline import STAGES
 
 CATEGORIES = (
@@ -23,6 +26,7 @@ INVESTMENT_SPAN_YEARS = 10
 PLAN_IDS_MAX = 500
 PAGE_SIZE_MAX = 200
 PAGE_MAX = 1_000_000
+RISK_COMMENT_MAX = 2000
 
 
 def _positive(data, name, message):
@@ -269,3 +273,42 @@ class ReminderOut(Schema):
     owner_org = fields.String()
     source = fields.String()
     occurred_at = fields.String()
+
+
+class RiskOverrideIn(Schema):
+    """``rating``: an int 1–5 (a bool, a string or a float is refused); ``comment``: why, required."""
+
+    rating = fields.Integer(required=True, strict=True, validate=validate.Range(LOWEST, HIGHEST))
+    comment = Text(required=True, max_length=RISK_COMMENT_MAX)
+
+
+class RiskReasonOut(Schema):
+    code = fields.String()
+    text = fields.String()
+    evidence = fields.Dict()
+
+
+class RiskOverrideOut(Schema):
+    rating = fields.Integer()
+    comment = fields.String()
+    by = fields.String()
+    at = fields.DateTime()
+
+
+class RiskOut(Schema):
+    project_id = fields.String()
+    rating = fields.Integer()
+    computed_rating = fields.Integer()
+    reasons = fields.List(fields.Nested(RiskReasonOut))
+    override = fields.Nested(RiskOverrideOut, allow_none=True)
+
+
+def risk_fields(view: Any) -> dict[str, Any]:
+    """A project's rating (``planning.usecases.RiskView``) as ``RiskOut`` dumps it."""
+    return {
+        "project_id": view.project_id,
+        "rating": view.rating,
+        "computed_rating": view.computed.rating,
+        "reasons": [r.as_dict() for r in view.computed.reasons],
+        "override": view.override,
+    }

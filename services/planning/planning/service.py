@@ -29,7 +29,7 @@ TIMELINE_SOURCES = ("planning", "review", "approval", "finance", "security", "au
 
 
 def planning_rules(config):
-    return PlanningRules.from_settings(config["DECLARATION_WINDOW"], config["CLASSIFIED_VISIBLE_TO"])
+    return PlanningRules.from_settings(config["DECLARATION_WINDOW"], config["CLASSIFIED_VISIBLE_TO"], config)
 
 
 def planning_reminder_rules(config):
@@ -37,8 +37,11 @@ def planning_reminder_rules(config):
 
 
 def planning_gauges(session, now):
-    for status, count in SqlRepository(session).count_by_status():
+    repo = SqlRepository(session)
+    for status, count in repo.count_by_status():
         yield "nx_planning_projects", "Projects by planning status", {"status": status}, count
+    for rating, count in repo.count_by_risk(now.date()):
+        yield "nx_planning_projects_by_risk", "Projects by risk rating (1 low – 5 high)", {"rating": str(rating)}, count
 
 
 class PlanningService(ServiceBase):
@@ -186,6 +189,36 @@ class PlanningService(ServiceBase):
             "events": dump(s.TimelineEntryOut, found.entries, many=True),
         }
 
+    # --- risk rating (issue 24) ---------------------------------------------------------------
+
+    @rpc(allow=[ANY_ORG])
+    def get_risk(self, project_id):
+        """Issue 24: the project's risk rating, 1 (low) to 5 (high), as of today, with the reasons
+        that raised it (`COST_OVERRUN`, `SCHEDULE_LATE`, `UNAUTHORIZED_CHANGE`, `FAILED_CHECKS`,
+        `OPEN_INCIDENTS`, each `{code, text, evidence}`) and the smart office's latest override
+        (`rating` is then the override's, `computed_rating` the computed one); visible to whoever
+        may see the project (as `get_project`)."""
+        project_id = load(s.ProjectIdIn, {"project_id": project_id})["project_id"]
+        with self.db.reading() as session:
+            found = usecases.get_risk(
+                SqlRepository(session), project_id, self.auth.caller, self.clock.today(), self.rules
+            )
+        return dump(s.RiskOut, s.risk_fields(found))
+
+    @rpc(allow=["smart_office"])
+    def override_risk(self, project_id, rating, comment):
+        """Issue 24: the smart office rates the project in place of the computed rating, with a
+        comment; every override is kept with who and when, the latest wins; emits
+        `risk.overridden`."""
+        project_id = load(s.ProjectIdIn, {"project_id": project_id})["project_id"]
+        wanted = load(s.RiskOverrideIn, {"rating": rating, "comment": comment})
+        with self.db.transaction(SqlRepository) as uow:
+            found = usecases.override_risk(
+                uow, project_id, wanted["rating"], wanted["comment"], self.auth.caller,
+                self.clock.today(), self.clock.now(), self.rules,
+            )  # fmt: skip
+        return dump(s.RiskOut, s.risk_fields(found))
+
     @subscribe(sources=TIMELINE_SOURCES, own_recorded=True)
     def record_timeline(self, payload):
         """Every event of every other service of the contract, known type or not (a newer peer's).
@@ -198,7 +231,7 @@ class PlanningService(ServiceBase):
                 if usecases.on_timeline_already(SqlRepository(session), evt):
                     return
         with self.db.transaction(TimelineLedger, orm=False) as uow:  # on every other service's event's path
-            usecases.record_timeline(uow, evt)
+            usecases.record_timeline(uow, evt, self.rules.risk)
 
     @subscribe("contract.ip_exception_reported", source="finance")
     def register_ip_exception(self, payload):

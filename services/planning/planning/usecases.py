@@ -18,11 +18,12 @@ from nxshared.core.errors import NotFound
 from nxshared.core.events import DomainEvent, Event
 from nxshared.core.reminders import send_reminders
 from nxshared.core.uow import UnitOfWork
-from planning.domain import changes, declaration, plan_sheet, plans, timeline
+from planning.domain import changes, declaration, plan_sheet, plans, risk, timeline
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import PlanningRules, PlanType, Project, Scope
 from planning.domain.plans import AnnualPlan
 from planning.domain.reminders import ReminderRules, StoredReminder, check_due_range, stored_of, window_reminders
+from planning.domain.risk import Assessment, Basis, Override, RiskRules
 from planning.domain.timeline import Disclosure, IpException, TimelineEntry
 
 # A project as a list shows it: the repository reads a page as rows (mappings of the project's
@@ -56,6 +57,9 @@ class TimelineLedger(Protocol):
     def add_timeline_entries(self, entries: Sequence[TimelineEntry]) -> None: ...
     def locked_disclosure(self, project_id: str) -> Disclosure | None: ...
     def save_disclosure(self, disclosure: Disclosure) -> None: ...
+    def locked_risk_plan(self, project_id: str) -> risk.Plan | None: ...
+    def add_risk(self, project_id: str, basis: Basis) -> None: ...
+    def save_risk(self, project_id: str, basis: Basis) -> None: ...
 
 
 class Declarations(TimelineLedger, Protocol):
@@ -83,6 +87,9 @@ class PlanningRepository(Declarations, Protocol):
     def add_change(self, change: ChangeRequest) -> None: ...
     def locked_open_unauthorized_changes(self, project_id: str) -> list[UnauthorizedChange]: ...
     def add_unauthorized_change(self, report: UnauthorizedChange) -> None: ...
+    def risk_basis(self, project_id: str) -> Basis | None: ...
+    def latest_risk_override(self, project_id: str) -> Override | None: ...
+    def add_risk_override(self, kept: Override) -> None: ...
     def ip_exceptions(self) -> list[IpException]: ...
     def save_ip_exception(self, exception: IpException) -> None: ...
 
@@ -95,11 +102,13 @@ def _decided(
     events: list[DomainEvent],
     projects: Iterable[Project] = (),
     plan_ids: Iterable[str] = (),
+    rules: PlanningRules | None = None,
 ):
     """Emits what a decision caused and puts each event on the timeline of the projects it is
     about, in the same transaction; ``projects`` (the ones decided about) keep their stage, each
     entry being its project's latest (one naming no stage leaves it: every timeline begins with the
-    project's ``project.declared``)."""
+    project's ``project.declared``). With ``rules``, a project whose rating an entry changes is
+    rated again (the decisions that emit such events pass them)."""
     by_id = {p.project_id: p for p in projects}
     named = list(plan_ids)
     entries = [entry for evt in uow.emit(*events) for entry in timeline.own_entries(evt, named)]
@@ -107,6 +116,9 @@ def _decided(
     for entry in entries:
         if entry.project_id in by_id:
             timeline.advance(by_id[entry.project_id], entry)
+    if rules is not None:
+        for project_id in dict.fromkeys(e.project_id for e in entries if e.event_type in risk.RISK_EVENTS):
+            rate(uow.repo, project_id, rules.risk)
 
 
 # --- declarations (Art 6, 8, 9, 25) --------------------------------------------------------------
@@ -127,6 +139,8 @@ def declare_project(
     project, events = declaration.declare(fields_, caller, today, rules, now, plan_approved=approved)
     _decided(uow, events, [project])
     uow.repo.add_project(project)
+    plan = risk.Plan(project.plan_year, project.annual_investments, project.status)
+    uow.repo.add_risk(project.project_id, risk.basis(plan, [], rules.risk))
     return project
 
 
@@ -199,7 +213,7 @@ def approve_annual_plan(uow: Uow, year: int, caller: Caller, rules: PlanningRule
     existing = uow.repo.locked_plan(year)
     declared = uow.repo.locked_projects(year, PlanType.ANNUAL.value)
     plan, events = plans.approve_plan(existing, declared, caller)
-    _decided(uow, events, declared, plan_ids=plan.project_ids)
+    _decided(uow, events, declared, plan_ids=plan.project_ids, rules=rules)
     return _view(uow.repo, plan, caller, rules)
 
 
@@ -239,7 +253,7 @@ def review_supplementary(
 ) -> Project:
     project = declaration.check_visible(caller, uow.repo.locked_project(project_id), rules)
     project, events = plans.review_supplementary(project, decision, opinion, caller)
-    _decided(uow, events, [project])
+    _decided(uow, events, [project], rules=rules)
     return project
 
 
@@ -286,7 +300,7 @@ def report_unauthorized_change(
     project = declaration.check_visible(caller, uow.repo.project(project_id), rules)
     report, events = changes.report_unauthorized_change(project, description, caller)
     uow.repo.add_unauthorized_change(report)
-    _decided(uow, events, [project])
+    _decided(uow, events, [project], rules=rules)
     return report
 
 
@@ -296,7 +310,7 @@ def resolve_unauthorized_change(
     project = declaration.check_visible(caller, uow.repo.project(project_id), rules)
     open_reports = uow.repo.locked_open_unauthorized_changes(project_id)
     reports, events = changes.resolve_unauthorized_changes(project, open_reports, opinion, caller)
-    _decided(uow, events, [project])
+    _decided(uow, events, [project], rules=rules)
     return reports
 
 
@@ -322,13 +336,13 @@ def get_timeline(repo: PlanningRepository, project_id: str, caller: Caller, rule
     return ProjectTimeline(project_id, timeline.stage_of(entries) or project.status, entries)
 
 
-def record_timeline(uow: UnitOfWork[TimelineLedger], evt: Event) -> TimelineEntry | None:
+def record_timeline(uow: UnitOfWork[TimelineLedger], evt: Event, rules: RiskRules) -> TimelineEntry | None:
     """Another service's event about a project, once (a redelivered one changes nothing); the
     project keeps the stage, approval and contract its timeline now says: from what it showed and
     the new entry when that is the latest, from the whole timeline when it arrived after a later
-    one. The inbox alone knows another service's event is not on the timeline yet: only
-    planning's own events are put there without an inbox row (``_decided``); should one still
-    arrive, it changes nothing."""
+    one; an entry a rating reads (``risk.RISK_EVENTS``) has its project rated again. The inbox
+    alone knows another service's event is not on the timeline yet: only planning's own events are
+    put there without an inbox row (``_decided``); should one still arrive, it changes nothing."""
     entry = timeline.entry_of(evt)
     if entry is None or not uow.first_time(evt):
         return None
@@ -341,6 +355,8 @@ def record_timeline(uow: UnitOfWork[TimelineLedger], evt: Event) -> TimelineEntr
         if not (latest and timeline.advance(shown, entry)):
             timeline.disclose(shown, uow.repo.timeline(shown.project_id))
         uow.repo.save_disclosure(shown)
+    if entry.event_type in risk.RISK_EVENTS:
+        rate(uow.repo, entry.project_id, rules)
     return entry
 
 
@@ -349,6 +365,64 @@ def on_timeline_already(repo: PlanningRepository, evt: Event) -> bool:
     is about no project (a plan's) or its project's timeline has it."""
     entry = timeline.entry_of(evt)
     return entry is None or repo.on_timeline(entry.event_id, entry.project_id)
+
+
+# --- risk rating (issue 24) ----------------------------------------------------------------------
+
+
+def rate(ledger: TimelineLedger, project_id: str, rules: RiskRules) -> None:
+    """Rates the project again from its plan and whole timeline (its row locked first: a rating
+    computed alongside another event's of the same project would miss that event). An event about
+    a project planning does not know rates nothing."""
+    plan = ledger.locked_risk_plan(project_id)
+    if plan is not None:
+        ledger.save_risk(project_id, risk.basis(plan, ledger.timeline(project_id), rules))
+
+
+@dataclass(frozen=True)
+class RiskView:
+    project_id: str
+    computed: Assessment
+    override: Override | None
+
+    @property
+    def rating(self) -> int:
+        return self.computed.rating if self.override is None else self.override.rating
+
+
+def risk_of(repo: PlanningRepository, project_id: str, today: dt.date) -> RiskView:
+    """The rating on ``today`` of a project known to exist (its basis kept since its declaration)."""
+    basis = repo.risk_basis(project_id) or Basis([])
+    return RiskView(project_id, basis.assess(today), repo.latest_risk_override(project_id))
+
+
+def get_risk(
+    repo: PlanningRepository, project_id: str, caller: Caller, today: dt.date, rules: PlanningRules
+) -> RiskView:
+    """The project's rating on ``today`` with its reasons, and the smart office's override if any
+    (seen by whoever may see the project, Art 25)."""
+    declaration.check_visible(caller, repo.project(project_id), rules)
+    return risk_of(repo, project_id, today)
+
+
+def override_risk(
+    uow: Uow,
+    project_id: str,
+    rating: int,
+    comment: str,
+    caller: Caller,
+    today: dt.date,
+    now: dt.datetime,
+    rules: PlanningRules,
+) -> RiskView:
+    """The smart office rates the project in place of the computed rating; every override is kept,
+    the latest wins, and ``risk.overridden`` is on the project's timeline."""
+    project = declaration.check_visible(caller, uow.repo.locked_project(project_id), rules)
+    computed = risk_of(uow.repo, project_id, today).computed
+    kept, events = risk.override(project_id, rating, comment, computed.rating, caller, now)
+    uow.repo.add_risk_override(kept)
+    _decided(uow, events, [project])
+    return RiskView(project_id, computed, kept)
 
 
 def register_ip_exception(uow: Uow, evt: Event, data: Mapping[str, Any]) -> IpException | None:

@@ -3,6 +3,7 @@
 from planning.domain.changes import ChangeRequest, UnauthorizedChange
 from planning.domain.declaration import Project, Scope, in_scope
 from planning.domain.plans import AnnualPlan
+from planning.domain.risk import Basis, Override, Plan
 from planning.domain.timeline import DISCLOSED, Disclosure, IpException, TimelineEntry
 from planning.usecases import ProjectFilters
 
@@ -19,6 +20,8 @@ class FakeRepository:
         self.unauthorized: dict[str, UnauthorizedChange] = {}
         self.entries: list[TimelineEntry] = []
         self.register: dict[str, IpException] = {}
+        self.risks: dict[str, Basis] = {}
+        self.overrides: list[Override] = []
 
     def project(self, project_id: str) -> Project | None:
         return self.projects_by_id.get(project_id)
@@ -103,3 +106,23 @@ class FakeRepository:
 
     def save_ip_exception(self, exception: IpException) -> None:
         self.register[exception.contract_no] = exception
+
+    def locked_risk_plan(self, project_id: str) -> Plan | None:
+        p = self.projects_by_id.get(project_id)
+        return None if p is None else Plan(p.plan_year, p.annual_investments, p.status)
+
+    def add_risk(self, project_id: str, basis: Basis) -> None:
+        self.risks[project_id] = basis
+
+    def save_risk(self, project_id: str, basis: Basis) -> None:
+        self.risks[project_id] = basis
+
+    def risk_basis(self, project_id: str) -> Basis | None:
+        return self.risks.get(project_id)
+
+    def latest_risk_override(self, project_id: str) -> Override | None:
+        found = [o for o in self.overrides if o.project_id == project_id]
+        return found[-1] if found else None
+
+    def add_risk_override(self, kept: Override) -> None:
+        self.overrides.append(kept)

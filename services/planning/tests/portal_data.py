@@ -8,6 +8,7 @@ from .factories import declaration
 
 SECRET_NAME = "绝密指挥调度系统"
 SECRET_SUMMARY = "涉密系统概述文字"
+SECRET_RISK = ("涉密项目风险说明", "inc-secret-7731")  # the classified project's override comment, incident id
 
 
 def declare(container, org="unit:edu", **overrides):
@@ -37,6 +38,10 @@ def county(planning):
     call(planning, "approve_annual_plan", "county_gov", year=2027)
     carry(planning, built)
     carry(planning, secret)  # everything public about a project, on the classified one too
+    incident = {"incident_id": SECRET_RISK[1], "severity": "high", "description": "涉密", "occurred_at": "2027-03-01",
+                "deadline": "2027-03-02"}  # fmt: skip
+    deliver(planning, "record_timeline", make_event("incident.reported", secret, incident))
+    call(planning, "override_risk", "smart_office", project_id=secret, rating=5, comment=SECRET_RISK[0])
     return {"built": built, "others": others, "secret": secret}
 
 

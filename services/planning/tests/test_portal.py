@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, func, select
 from planning.models import projects, public_totals
 from planning.service import PlanningService
 
-from .portal_data import SECRET_NAME, SECRET_SUMMARY, county, declare
+from .portal_data import SECRET_NAME, SECRET_RISK, SECRET_SUMMARY, county, declare
 from .public import public_get
 
 STANDARDS = Path(__file__).resolve().parent / "standards"
@@ -243,7 +243,16 @@ def test_a_classified_project_appears_in_no_public_answer(planning, town):
         answer = public_get(planning, path, query or None)
         assert answer.status_code in (200, 404), url
         text = answer.get_data(as_text=True)
-        for leak in (secret, SECRET_NAME, SECRET_SUMMARY, "unit:police", "9,900,000", "9900000", "990.00 万元"):
+        for leak in (
+            secret,
+            SECRET_NAME,
+            SECRET_SUMMARY,
+            *SECRET_RISK,
+            "unit:police",
+            "9,900,000",
+            "9900000",
+            "990.00 万元",
+        ):
             assert leak not in text, (url, leak)
     police = public_get(planning, "/portal/", {"unit": "unit:police"}).text
     assert "共 <strong>0</strong> 个项目" in police and '<option value="unit:police"' not in police

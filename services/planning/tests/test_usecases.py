@@ -13,6 +13,7 @@ from nxshared.core.events import Event
 from nxshared.core.uow import FakeUnitOfWork
 from planning import usecases
 from planning.domain.declaration import PlanningRules
+from planning.domain.risk import RiskRules
 
 from .factories import declaration
 from .fakes import FakeRepository
@@ -232,9 +233,9 @@ def test_the_timeline_records_each_event_once_and_names_the_stage(uow):
     project = declare(uow)
     assert usecases.get_timeline(uow.repo, project.project_id, EDU, RULES).stage == "declared"  # the status
     submitted = event("review.submitted", project.project_id)
-    assert run(uow, usecases.record_timeline, submitted) is not None
-    assert run(uow, usecases.record_timeline, submitted) is None  # redelivered
-    assert run(uow, usecases.record_timeline, event("audit.opened", None, event_id="e2")) is None
+    assert run(uow, usecases.record_timeline, submitted, RiskRules()) is not None
+    assert run(uow, usecases.record_timeline, submitted, RiskRules()) is None  # redelivered
+    assert run(uow, usecases.record_timeline, event("audit.opened", None, event_id="e2"), RiskRules()) is None
     found = usecases.get_timeline(uow.repo, project.project_id, EDU, RULES)
     assert (found.stage, [e.event_type for e in found.entries]) == (
         "under_review",
@@ -287,7 +288,7 @@ def test_planning_s_own_event_arriving_from_the_broker_changes_nothing(uow):
     again = Event(
         declared.event_id, "project.declared", 1, declared.occurred_at, "planning", project.project_id, "li@unit:edu"
     )
-    assert run(uow, usecases.record_timeline, again) is None
+    assert run(uow, usecases.record_timeline, again, RiskRules()) is None
     assert len(uow.repo.timeline(project.project_id)) == 1
 
 
@@ -307,7 +308,7 @@ def test_each_plan_event_is_on_the_timeline_of_every_project_it_names(uow):
 def test_another_service_s_event_keeps_the_project_s_disclosure(uow):
     project = planned_project(uow)
     granted = event("approval.granted", project.project_id, "e9", {"approval_no": "A-1"}, source="approval")
-    run(uow, usecases.record_timeline, granted)
+    run(uow, usecases.record_timeline, granted, RiskRules())
     assert (project.stage, project.approval) == ("approved", {"approval_no": "A-1"})
 
 
@@ -318,9 +319,9 @@ LATER, LATEST = "2999-01-01T08:00:00+00:00", "2999-01-02T08:00:00+00:00"
 def test_an_event_that_occurred_before_one_recorded_already_keeps_the_later_disclosure(uow):
     project = planned_project(uow)
     granted = event("approval.granted", project.project_id, "e9", {"approval_no": "A-1"}, "approval", LATEST)
-    run(uow, usecases.record_timeline, granted)
+    run(uow, usecases.record_timeline, granted, RiskRules())
     passed = event("review.passed", project.project_id, "e8", occurred_at=LATER)
-    run(uow, usecases.record_timeline, passed)
+    run(uow, usecases.record_timeline, passed, RiskRules())
     assert (project.stage, project.approval) == ("approved", {"approval_no": "A-1"})
     assert [e.event_type for e in uow.repo.timeline(project.project_id)][-2:] == ["review.passed", "approval.granted"]
 
@@ -329,7 +330,7 @@ def test_the_latest_event_moves_the_disclosure_on_without_reading_the_timeline(u
     project = planned_project(uow)
     monkeypatch.setattr(uow.repo, "timeline", lambda project_id: pytest.fail("the whole timeline read"))
     granted = event("approval.granted", project.project_id, "e9", {"approval_no": "A-1"}, "approval", LATER)
-    run(uow, usecases.record_timeline, granted)
+    run(uow, usecases.record_timeline, granted, RiskRules())
     assert (project.stage, project.approval) == ("approved", {"approval_no": "A-1"})
 
 
@@ -340,7 +341,7 @@ def test_a_failed_pre_check_arriving_last_takes_the_stage_from_the_whole_timelin
     uow.repo.entries.clear()
     project.status = "planned"
     failed = event("acceptance.prechecked", project.project_id, "e9", {"passed": False}, "acceptance", LATEST)
-    run(uow, usecases.record_timeline, failed)
+    run(uow, usecases.record_timeline, failed, RiskRules())
     assert project.stage == "planned"
 
 
@@ -350,8 +351,8 @@ def test_another_service_s_event_is_known_new_by_the_inbox_alone(uow, monkeypatc
     project = planned_project(uow)
     monkeypatch.setattr(uow.repo, "on_timeline", lambda *ids: pytest.fail("looked for on the timeline"))
     passed = event("review.passed", project.project_id, "e8", occurred_at=LATER)
-    assert run(uow, usecases.record_timeline, passed) is not None
-    assert run(uow, usecases.record_timeline, passed) is None  # redelivered
+    assert run(uow, usecases.record_timeline, passed, RiskRules()) is not None
+    assert run(uow, usecases.record_timeline, passed, RiskRules()) is None  # redelivered
     assert project.stage == "reviewed"
 
 

@@ -5,12 +5,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nxshared.core.caller import Caller, check_project_owner, may_see, org_list_setting
 from nxshared.core.errors import Forbidden, NotFound, RuleViolation, ValidationError
 from planning.domain import Decided, new_id
 from planning.events import ProjectDeclared
+
+if TYPE_CHECKING:  # risk reads the timeline, which reads this module
+    from planning.domain.risk import RiskRules
 
 MonthDay = tuple[int, int]
 
@@ -44,11 +47,23 @@ class PlanningRules:
     window_start: MonthDay
     window_end: MonthDay
     classified_visible_to: tuple[str, ...]
+    risk: "RiskRules" = field(default_factory=lambda: _risk_rules({}))
 
     @classmethod
-    def from_settings(cls, declaration_window: str, classified_visible_to: str | Iterable[str]) -> "PlanningRules":
+    def from_settings(
+        cls,
+        declaration_window: str,
+        classified_visible_to: str | Iterable[str],
+        risk_settings: Mapping[str, Any] | None = None,
+    ) -> "PlanningRules":
         start, end = parse_window(declaration_window)
-        return cls(start, end, org_list_setting(classified_visible_to))
+        return cls(start, end, org_list_setting(classified_visible_to), _risk_rules(risk_settings or {}))
+
+
+def _risk_rules(config: Mapping[str, Any]) -> "RiskRules":
+    from planning.domain.risk import RiskRules  # noqa: PLC0415  (see TYPE_CHECKING above)
+
+    return RiskRules.from_settings(config)
 
 
 def parse_window(text: str) -> tuple[MonthDay, MonthDay]:

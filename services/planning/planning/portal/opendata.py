@@ -9,10 +9,11 @@ vendor supplies and is paid; each disbursement is a transaction. An OCDS release
 yuan (``CNY``); dates are UTC as the events carry them, a day alone as 00:00 in China (+08:00)."""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from nxshared.clock import Clock
 from planning.domain.timeline import PublicEntry
 from planning.portal.labels import CATEGORY, PROCUREMENT_METHOD, org_name
 
@@ -66,6 +67,7 @@ class Site:
     oc4ids_prefix: str = "oc4ids-nxcnty"
     publisher: str = "县智慧办"
     license: str = ""  # the URL of the data's licence, once the county has chosen one
+    clock: Clock = field(default_factory=Clock, compare=False)  # the day a risk rating is read on (``TODAY``)
 
     @classmethod
     def from_settings(cls, config: Mapping[str, Any]) -> "Site":
@@ -76,6 +78,7 @@ class Site:
             oc4ids_prefix=str(config.get("PUBLIC_OC4IDS_PREFIX") or defaults.oc4ids_prefix),
             publisher=str(config.get("PUBLIC_PUBLISHER") or defaults.publisher),
             license=str(config.get("PUBLIC_DATA_LICENSE") or ""),
+            clock=Clock(config.get("TODAY")),
         )
 
     def ocid(self, project_id: str) -> str:

@@ -195,7 +195,7 @@ def steps(row: Mapping[str, Any], entries: Sequence[PublicEntry]) -> list[Step]:
     return out
 
 
-def project_page(row: Mapping[str, Any], entries: Sequence[PublicEntry], site: Site) -> bytes:
+def project_page(row: Mapping[str, Any], entries: Sequence[PublicEntry], risk: Mapping[str, Any], site: Site) -> bytes:
     budget = row["budget"] or {}
     approved = budget.get("approved_amount")
     disbursed = row["disbursed"]
@@ -210,6 +210,7 @@ def project_page(row: Mapping[str, Any], entries: Sequence[PublicEntry], site: S
         share=share,
         method=labels.PROCUREMENT_METHOD,
         construction=labels.CONSTRUCTION_MODE,
+        risk=risk,
         site=site,
     )
 
