@@ -172,7 +172,10 @@ BUSINESS = {
         panel(
             "Projects by status 项目按状态",
             q(f"sum by (status) (nx_planning_projects{{{JOB}}})", "{{status}}"),
-            width=24,
+        ),
+        panel(
+            "Projects by risk rating 项目风险评级（1 低 – 5 高）",
+            q(f"sum by (rating) (nx_planning_projects_by_risk{{{JOB}}})", "rating {{rating}}"),
         ),
     ],
     "review": [

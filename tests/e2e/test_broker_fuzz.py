@@ -211,6 +211,9 @@ def handler_parked(suite, service, handler):
     return sum(v for k, v in parked.items() if f'handler="{handler}"' in k)
 
 
+QUIET_DAY = "2026-06-15"
+
+
 def row_counts(tmp_path, names):
     counts = {}
     for name in names:
@@ -226,7 +229,7 @@ def answers_a_read(suite, name, methods):
 
     from nameko.exceptions import RemoteError
 
-    method = next(m for m in sorted(methods) if m.startswith("get_") and methods[m])
+    method = next(m for m in sorted(methods) if m.startswith("get_") and methods[m] and methods[m][0].endswith("_id"))
     parameter = methods[method][0]  # the id; any others have defaults
     try:
         return suite.rpc("smart_office", name, method, **{parameter: "none-1"}) is not None
@@ -247,7 +250,9 @@ def test_no_generated_message_stops_or_changes_a_service(suite, rabbit_config, t
     api = ManagementApi(*ADMIN)
     api.apply([grant], {grant.user: password}, vhost)
     client_uri = amqp_uri(grant.user, password, "127.0.0.1", 5672, vhost)
-    suite.up(NX_MAX_MESSAGE_BYTES=str(MAX_BYTES))
+    # a day no reminder falls due (the declaration window is months away): the services' own timers
+    # store nothing while the fuzz runs, so every row counted after it is one a message made
+    suite.up(NX_MAX_MESSAGE_BYTES=str(MAX_BYTES), NX_TODAY=QUIET_DAY)
     pids = {name: (suite.run_dir / f"{name}.pid").read_text() for name in names}
     before = {name: answered_or_refused(suite, name) for name in names}
     rows_before = row_counts(tmp_path, names)
