@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy"))
 
 import prometheus_config  # noqa: E402
+import suite  # noqa: E402
 
 RULES = ROOT / "deploy" / "prometheus" / "rules"
 ALERTMANAGER_CONFIG = ROOT / "deploy" / "prometheus" / "alertmanager.yml"
@@ -64,9 +65,25 @@ def data_dir(name):
     return path
 
 
+def with_replicas(processes):
+    """The processes and, after each service, its replicas that ran here (``make up REPLICAS=N``):
+    replica k serves its ops address on the service's port + 10·(k−1) (deploy/suite.py)."""
+    found = []
+    for process, service, address in processes:
+        found.append((process, service, address))
+        if process != service:
+            continue
+        host, port = address.rsplit(":", 1)
+        for replica in suite.running_replicas(service):
+            offset = suite.REPLICA_PORT_STEP * (suite.replica_number(replica) - 1)
+            found.append((replica, service, f"{host}:{int(port) + offset}"))
+    return found
+
+
 def write_prometheus_config():
-    """The scrape configuration of this environment's suite, rules by absolute path."""
-    processes = prometheus_config.scraped_processes()
+    """The scrape configuration of this environment's suite (its replicas included), rules by
+    absolute path."""
+    processes = with_replicas(prometheus_config.scraped_processes())
     conf = prometheus_config.config(
         processes,
         alertmanager=addresses()["alertmanager"],

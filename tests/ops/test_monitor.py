@@ -140,8 +140,11 @@ def test_prometheus_scrapes_every_process_and_sees_a_stopped_service_down(monito
 
 
 def test_the_monitor_writes_the_scrape_configuration_of_its_environment(tmp_path):
-    """``make monitor`` scrapes the suite its environment started (overridden ops addresses)."""
+    """``make monitor`` scrapes the suite its environment started (overridden ops addresses), each
+    replica that ran on its own ops address."""
     env = {**os.environ, "NX_RUN_DIR": str(tmp_path), "NX_FINANCE_OPS_ADDRESS": "127.0.0.1:19904"}
+    for replica in ("finance.2", "finance.3"):  # `make up REPLICAS=3` ran finance's replicas here
+        (tmp_path / f"{replica}.state.json").write_text("{}")
     code = (
         "import sys; sys.path.insert(0, 'deploy'); import monitor; "
         "path, processes = monitor.write_prometheus_config(); print(path)"
@@ -153,4 +156,6 @@ def test_the_monitor_writes_the_scrape_configuration_of_its_environment(tmp_path
     [job] = config["scrape_configs"]
     targets = {c["labels"]["process"]: c["targets"] for c in job["static_configs"]}
     assert targets["finance"] == ["127.0.0.1:19904"] and targets["review"] == ["127.0.0.1:9002"]
+    assert targets["finance.2"] == ["127.0.0.1:19914"] and targets["finance.3"] == ["127.0.0.1:19924"]
+    assert "review.2" not in targets  # only the replicas that ran
     assert config["rule_files"] == [str(ROOT / "deploy" / "prometheus" / "rules" / "*.yml")]
