@@ -109,10 +109,14 @@ def reads_of(engine):
 MIGRATION_LOCK = 0x6E78_6D69  # "nxmi": the advisory lock a migration holds on PostgreSQL (one per database)
 
 
-def migrate(url, migrations_dir):
-    """Apply the service's alembic migrations up to head."""
+def migrate(url, migrations_dir, to="head"):
+    """Bring the service's database to revision ``to`` of its alembic migrations: up to head at
+    start; down to an earlier revision when a bureau takes its service back to a previous release
+    (the newer release's migrations know how to undo themselves, the older ones do not know them)."""
     from alembic import command
     from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
@@ -126,11 +130,20 @@ def migrate(url, migrations_dir):
                 if not sqlite:  # replicas starting together: one migrates, the others then find it done
                     connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 cfg.attributes["connection"] = connection
-                command.upgrade(cfg, "head")
+                current = MigrationContext.configure(connection).get_current_revision()
+                if current is not None and to in _at_or_below(ScriptDirectory.from_config(cfg), current):
+                    command.downgrade(cfg, to)
+                else:
+                    command.upgrade(cfg, to)
                 if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
                     raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:5]}")
     finally:
         engine.dispose()
+
+
+def _at_or_below(script, revision):
+    """``revision`` and the revisions it was migrated through."""
+    return {r.revision for r in script.iterate_revisions(revision, "base")}
 
 
 def without_foreign_keys(connection):

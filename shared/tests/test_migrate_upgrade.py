@@ -46,3 +46,30 @@ def test_a_review_database_of_an_earlier_release_with_reviews_in_it_migrates_to_
         assert db.execute("SELECT project_id FROM reviews").fetchall() == [("prj-1",)]
         assert db.execute("SELECT hosted_on_big_data_center FROM planned_projects").fetchall() == [(0,)]
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def revision_of(path):
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+
+
+def test_a_service_taken_back_to_a_previous_release_has_its_database_migrated_down_and_up_again(tmp_path):
+    """``migrate(..., to=REVISION)`` goes down when the database is past it (the previous release's
+    code cannot undo migrations it does not know), keeps the rows, and a later start goes up again."""
+    path = tmp_path / "planning.db"
+    url = f"sqlite:///{path}"
+    migrations = ROOT / "services" / "planning" / "migrations"
+    migrate(url, migrations)
+    head = revision_of(path)
+    with sqlite3.connect(path) as db:
+        insert_row(db, "projects", project_id="prj-1")
+    migrate(url, migrations, to="0004")  # planning's head in release ce9bfcb
+    assert revision_of(path) == "0004"
+    with sqlite3.connect(path) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "risk_ratings" not in tables and "reminders" not in tables
+        assert db.execute("SELECT project_id FROM projects").fetchall() == [("prj-1",)]
+    migrate(url, migrations, to="0004")  # already there: nothing to do
+    assert revision_of(path) == "0004"
+    migrate(url, migrations)
+    assert revision_of(path) == head != "0004"

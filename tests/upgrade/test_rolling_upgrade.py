@@ -8,7 +8,8 @@ are driven planning → review → approval (the fault suite's driver) throughou
 1. planning and approval run at the current tree, review from the previous release: review decodes
    the current planning's events and approval decodes the old review's;
 2. mid-flow, the upgrade rolls the other way, one service at a time: review is upgraded, then
-   planning and approval are taken back to the previous release (the reverse arrangement);
+   planning and approval are taken back to the previous release (the reverse arrangement), each
+   database first migrated down to the release's head by the current migrations, as a bureau would;
 3. nothing lost, nothing applied twice, nothing parked (an event one side could not decode would be
    parked as malformed), every project granted.
 
@@ -23,6 +24,8 @@ from pathlib import Path
 
 import eventlet
 import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from tests.faults.harness import EXPECTED_TIMELINE, Clients, Driver, agrees, parked_count, settled, wait_until
 
@@ -30,6 +33,7 @@ from .release import checkout, previous_release, release_env, resolve
 
 pytestmark = [pytest.mark.upgrade, pytest.mark.timeout(900)]
 
+ROOT = Path(__file__).resolve().parents[2]
 FLOW = ["planning", "review", "approval"]
 UPGRADED_FIRST = "review"  # the one service of the previous release in the first arrangement
 PHASE_SECONDS = 20
@@ -44,6 +48,12 @@ def release(tmp_path_factory):
     return full, label, checkout(full, tmp_path_factory.mktemp("release"))
 
 
+def migrations_config(service_dir):
+    config = Config()
+    config.set_main_option("script_location", str(service_dir / "migrations"))
+    return config
+
+
 class Rolling:
     """Starts and stops each service of the flow at the current tree or from the release."""
 
@@ -55,12 +65,22 @@ class Rolling:
 
     def start(self, name, which):
         if which == "old":
+            self.migrate_back(name)
             command = [sys.executable, str(self.tree / "deploy" / "suite.py"), "up", name]
             subprocess.run(command, env=self.old_env, cwd=self.tree, check=True, stdout=subprocess.DEVNULL)
         else:
             self.suite.up(name)
         assert self.runs_from(name) == which
         self.at[name] = which
+
+    def migrate_back(self, name):
+        """Before the previous release starts, the current release's migrations take the database
+        down to the previous release's head (README, "Rolling upgrades"): the old code would not
+        know the newer revisions. A database already at that revision is left as it is; none yet is made
+        at it."""
+        old_head = ScriptDirectory.from_config(migrations_config(self.tree / "services" / name)).get_current_head()
+        command = [sys.executable, "-m", "nxshared.migrate", str(ROOT / "services" / name), "--to", old_head]
+        subprocess.run(command, env=self.suite.env, cwd=ROOT, check=True, capture_output=True)
 
     def stop(self, name):
         self.suite.down(name)
