@@ -79,7 +79,16 @@ class SqlRepository:
         return [_entry(row) for row in self.connection.execute(query)]
 
     def rows(self, trail_key: str) -> list[tuple]:
-        return [tuple(row) for row in self.connection.execute(ROWS, {"t": trail_key})]
+        """Read through the driver's own cursor, without a SQLAlchemy ``Row`` per entry: verify_trail
+        reads a whole trail, and at 10,000 entries those objects cost about as much as the driver's
+        read itself (~20 ms on PostgreSQL). The statement is ``ROWS``, compiled for the dialect."""
+        sql, params = _driver_statement(ROWS, self.connection.dialect, {"t": trail_key})
+        cursor = self.connection.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
     def watched_entries(self, event_types: Iterable[str], project_id: str | None) -> dict[str, list[dict]]:
         query = select(trail.c.trail, *ENTRY_COLUMNS).where(trail.c.event_type.in_(list(event_types)))
@@ -243,3 +252,13 @@ def _utc(value: dt.datetime) -> dt.datetime:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _driver_statement(statement: Any, dialect: Any, values: Mapping[str, Any]) -> tuple[str, Any]:
+    """``statement``'s SQL in the driver's parameter style and its parameters as the driver takes them
+    (a sequence for a positional style such as sqlite3's ``?``, a mapping for psycopg's ``%(t)s``)."""
+    compiled = statement.compile(dialect=dialect)
+    params = compiled.construct_params(values)
+    if compiled.positiontup is not None:
+        return str(compiled), tuple(params[name] for name in compiled.positiontup)
+    return str(compiled), params

@@ -104,13 +104,6 @@ def verify(entries: Sequence[Mapping[str, Any]], checkpoints: Iterable[Head] = (
     return _held_to([e.get("hash") for e in entries], checkpoints, first_bad)
 
 
-# the canonical text of a stored row, keys in sorted order; strings JSON-encoded, data stored canonical
-_ROW_TEXT = (
-    '{"actor":%s,"data":%s,"event_id":%s,"event_type":%s,"occurred_at":%s,"prev_hash":%s,'
-    '"project_id":%s,"received_at":%s,"seq":%d,"source":%s,"version":%d}'
-)
-
-
 def verify_rows(rows: Sequence[Sequence[Any]], checkpoints: Iterable[Head] = ()) -> Verification:
     """``verify`` on stored rows ``(seq, event_id, event_type, version, source, project_id, actor,
     occurred_at, received_at, data_text, prev_hash, hash)``: the canonical text is assembled from
@@ -131,21 +124,24 @@ def verify_rows(rows: Sequence[Sequence[Any]], checkpoints: Iterable[Head] = ())
     sha256 = hashlib.sha256
     for position, row in enumerate(rows, start=1):
         seq, event_id, event_type, version, source, project_id, actor, occurred_at, received_at, data, ph, h = row
-        if seq != position or ph != prev or type(version) is not int or not isinstance(data, str):
+        if (
+            seq != position
+            or type(seq) is not int
+            or ph != prev
+            or type(version) is not int
+            or not isinstance(data, str)
+        ):
             first_bad = position
             break
-        text = _ROW_TEXT % (
-            quoted(actor),
-            data,
-            encode_basestring(event_id),
-            quoted(event_type),
-            encode_basestring(occurred_at),
-            encode_basestring(ph),
-            quoted(project_id),
-            encode_basestring(received_at),
-            seq,
-            quoted(source),
-            version,
+        # the canonical text, keys in sorted order: strings JSON-encoded, data stored canonical (an
+        # f-string, not ``%`` with an 11-tuple: no container allocated per row, so 10,000 rows set off
+        # no garbage collection over the rows just read, which took as long as the hashing)
+        text = (
+            f'{{"actor":{quoted(actor)},"data":{data},"event_id":{encode_basestring(event_id)},'
+            f'"event_type":{quoted(event_type)},"occurred_at":{encode_basestring(occurred_at)},'
+            f'"prev_hash":{encode_basestring(ph)},"project_id":{quoted(project_id)},'
+            f'"received_at":{encode_basestring(received_at)},"seq":{seq},"source":{quoted(source)},'
+            f'"version":{version}}}'
         )
         if sha256(text.encode("utf-8")).hexdigest() != h:
             first_bad = position
