@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 
 class BusinessGauges(DependencyProvider):
-    """``read(session, now)`` returns ``[(name, help, {labels}, value), …]``."""
+    """``read(session, clock)`` returns ``[(name, help, {labels}, value), …]``; ``clock`` is the
+    suite's (``TODAY``): a gauge of what is due counts as of the day the services' rules use."""
 
     def __init__(self, read):
         self.read = read
@@ -22,6 +23,7 @@ class BusinessGauges(DependencyProvider):
     def setup(self):
         self.engine = make_engine(self.container.config["DATABASE_URL"])
         self.Session = sessionmaker(self.engine)
+        self.clock = Clock(self.container.config.get("TODAY"))
         registry_for(self.container).registry.register(GaugeCollector(self._collect))
 
     def stop(self):
@@ -33,7 +35,7 @@ class BusinessGauges(DependencyProvider):
     def _collect(self):
         try:
             with self.Session() as session:
-                return list(self.read(session, Clock.now()))
+                return list(self.read(session, self.clock))
         except Exception:  # a scrape must not fail because the database is down; /health says so
             log.warning("business gauges unavailable", exc_info=True)
             return []

@@ -18,7 +18,7 @@ def approval_rules(config):
     return domain.ApprovalRules.from_settings(config["APPROVAL_NO_FORMAT"], config["CLASSIFIED_VISIBLE_TO"])
 
 
-def approval_gauges(session, now):
+def approval_gauges(session, clock):
     counts = dict(SqlRepository(session).count_by_status())
     awaiting = counts.get(domain.ApprovalState.AWAITING_REVIEW.value, 0)
     yield "nx_approval_awaiting_review", "Applications for approval awaiting a passed review", {}, awaiting

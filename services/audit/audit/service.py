@@ -36,7 +36,7 @@ def audit_reminder_rules(config):
     return reminders.ReminderRules.from_settings(config["AUDIT_CASE_OPEN_DAYS"])
 
 
-def audit_gauges(session, now):
+def audit_gauges(session, clock):
     repo = SqlRepository(session)
     latest = repo.latest_checkpoint()
     if latest is not None:

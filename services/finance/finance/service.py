@@ -25,7 +25,7 @@ def finance_reminder_rules(config):
     return reminders.ReminderRules.from_settings(config["OM_REMINDER_DAYS"])
 
 
-def finance_gauges(session, now):
+def finance_gauges(session, clock):
     repo = SqlRepository(session)
     for year, total in sorted(repo.approved_by_year().items()):
         yield (
@@ -36,7 +36,7 @@ def finance_gauges(session, now):
         )
     for year, total in sorted(repo.disbursed_by_year().items()):
         yield "nx_finance_disbursed_yuan", "Disbursed funds by year of disbursement", {"year": str(year)}, float(total)
-    ending = repo.contracts_om_ending_between(*domain.om_expiry_window(now.date()))
+    ending = repo.contracts_om_ending_between(*domain.om_expiry_window(clock.today()))
     yield "nx_finance_contracts_om_ending_soon", "Contracts whose O&M period ends within 90 days", {}, ending
 
 

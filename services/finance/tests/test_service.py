@@ -335,13 +335,15 @@ def test_twenty_concurrent_disbursements_pass_exactly_as_many_as_fit(finance):
 
 
 def test_business_gauges(finance):
-    today = dt.datetime.now(dt.UTC).date()
+    """What ends soon is counted from the suite's day (TODAY), as the reminders are; budgets and
+    disbursements by the year their decision was stamped (real time)."""
+    today = dt.date.fromisoformat(finance.config["TODAY"])
     contracted(finance, "1000.00", signed_on=(today - dt.timedelta(days=3 * 365 - 30)).isoformat())
     contracted(finance, "500.00", project_id="prj-later", signed_on=today.isoformat())
     disburse(finance, "100.25")
     disburse(finance, "0.50", project_id="prj-later")
     text = requests.get(f"http://{finance.config['WEB_SERVER_ADDRESS']}/metrics", timeout=5).text
-    year = today.year
+    year = dt.datetime.now(dt.UTC).year
     assert f'nx_finance_approved_budget_yuan{{year="{year}"}} 1500.0' in text
     assert f'nx_finance_disbursed_yuan{{year="{year}"}} 100.75' in text
     assert "nx_finance_contracts_om_ending_soon 1.0" in text

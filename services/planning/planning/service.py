@@ -36,11 +36,11 @@ def planning_reminder_rules(config):
     return ReminderRules.from_settings(config["REMINDER_LEAD_DAYS"])
 
 
-def planning_gauges(session, now):
+def planning_gauges(session, clock):
     repo = SqlRepository(session)
     for status, count in repo.count_by_status():
         yield "nx_planning_projects", "Projects by planning status", {"status": status}, count
-    for rating, count in repo.count_by_risk(now.date()):
+    for rating, count in repo.count_by_risk(clock.today()):
         yield "nx_planning_projects_by_risk", "Projects by risk rating (1 low – 5 high)", {"rating": str(rating)}, count
 
 

@@ -33,13 +33,13 @@ def review_reminder_rules(config):
     return reminders.ReminderRules.from_settings(config["REVIEW_EXPECTED_DAYS"])
 
 
-def review_gauges(session, now):
+def review_gauges(session, clock):
     repo = SqlRepository(session)
     open_by_route = repo.open_by_route()
     for route in domain.REVIEWED_ROUTES:
         yield "nx_review_open", "Reviews under way by route", {"route": route}, open_by_route.get(route, 0)
     oldest = repo.oldest_open_submitted_at()
-    age = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
+    age = 0.0 if oldest is None else max(0.0, (clock.now() - oldest).total_seconds())
     yield "nx_review_oldest_open_age_seconds", "Age of the oldest review under way", {}, age
 
 

@@ -24,7 +24,7 @@ def security_rules(config):
     )
 
 
-def security_gauges(session, now):
+def security_gauges(session, clock):
     repo = SqlRepository(session)
     found = repo.overdue_counts()
     for kind in domain.OverdueKind:
@@ -51,7 +51,7 @@ def security_gauges(session, now):
             hosted.get(status, 0),
         )
     last = repo.last_check()
-    age = -1.0 if last is None else max(0.0, (now - last).total_seconds())
+    age = -1.0 if last is None else max(0.0, (clock.now() - last).total_seconds())
     yield "nx_security_overdue_check_age_seconds", "Seconds since the last overdue check ran (-1: never)", {}, age
 
 
