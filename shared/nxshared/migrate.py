@@ -29,7 +29,10 @@ def main(argv=None):
     where = str(config["DATABASE_URL"]).split("@")[-1]
     log.info("migrating %s (%s) to %s", config["SERVICE_NAME"], where, args.to)
     migrate(config["DATABASE_URL"], args.service_dir / "migrations", to=args.to)
-    log.info("%s's database is at revision %s", config["SERVICE_NAME"], args.to)
+    if args.to == "head":
+        log.info("%s's database is at its head revision", config["SERVICE_NAME"])
+    else:
+        log.info("%s's database is at revision %s", config["SERVICE_NAME"], args.to)
 
 
 if __name__ == "__main__":
