@@ -72,6 +72,15 @@ class ReminderDue(DomainEvent):
         return {**super().data(), "project_id": self.project_id}
 
 
+def days_setting(name: str, value: object, low: int, high: int) -> int:
+    """A reminder's setting counted in days (``REVIEW_EXPECTED_DAYS``, ``OM_REMINDER_DAYS`` …) as a
+    whole number in ``low..high``, or a ``ValueError`` naming it: the service does not start with it."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        raise ValueError(f"{name} must be {low}..{high} days, got {value!r}")
+    return int(text)
+
+
 def send_reminders(uow: UnitOfWork, reminders: Iterable[Reminder]) -> list[Event]:
     """Write each reminder to the outbox of ``uow``'s service unless it was written before (same
     id): the ones sent now."""

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from audit.domain.entities import Case, CaseStatus
-from nxshared.core.reminders import Reminder
+from nxshared.core.reminders import Reminder, days_setting
 
 CASE_OPEN_TOO_LONG = "audit_case_open_too_long"
 CLOSED_BY = "audit"
@@ -22,10 +22,7 @@ class ReminderRules:
 
     @classmethod
     def from_settings(cls, open_days: object) -> "ReminderRules":
-        days = int(str(open_days))
-        if not 1 <= days <= OPEN_DAYS_MAX:
-            raise ValueError(f"AUDIT_CASE_OPEN_DAYS must be 1..{OPEN_DAYS_MAX} days, got {open_days!r}")
-        return cls(days)
+        return cls(days_setting("AUDIT_CASE_OPEN_DAYS", open_days, 1, OPEN_DAYS_MAX))
 
 
 def case_open_too_long(case: Case, today: dt.date, rules: ReminderRules) -> Reminder | None:

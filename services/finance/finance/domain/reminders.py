@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from finance.domain.contracts import om_expiry_window
 from finance.domain.entities import OM_EXPIRY_DAYS, Contract, Project
-from nxshared.core.reminders import Reminder
+from nxshared.core.reminders import Reminder, days_setting
 
 OM_ENDING = "om_ending"
 OM_DAYS_MAX = 366
@@ -24,10 +24,7 @@ class ReminderRules:
 
     @classmethod
     def from_settings(cls, om_within_days: object) -> "ReminderRules":
-        days = int(str(om_within_days))
-        if not 1 <= days <= OM_DAYS_MAX:
-            raise ValueError(f"OM_REMINDER_DAYS must be 1..{OM_DAYS_MAX} days, got {om_within_days!r}")
-        return cls(days)
+        return cls(days_setting("OM_REMINDER_DAYS", om_within_days, 1, OM_DAYS_MAX))
 
     def window(self, today: dt.date) -> tuple[dt.date, dt.date]:
         return om_expiry_window(today, self.om_within_days)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from nxshared.core.errors import ValidationError
 from nxshared.core.events import Event
-from nxshared.core.reminders import Reminder
+from nxshared.core.reminders import Reminder, days_setting
 from planning.domain.declaration import MonthDay, PlanningRules, declared_plan_year
 
 WINDOW_OPENING = "declaration_window_opening"
@@ -28,10 +28,7 @@ class ReminderRules:
 
     @classmethod
     def from_settings(cls, lead_days: int | str) -> "ReminderRules":
-        days = int(lead_days)
-        if not 0 <= days <= LEAD_DAYS_MAX:
-            raise ValueError(f"REMINDER_LEAD_DAYS must be 0..{LEAD_DAYS_MAX} days, got {lead_days!r}")
-        return cls(days)
+        return cls(days_setting("REMINDER_LEAD_DAYS", lead_days, 0, LEAD_DAYS_MAX))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from nxshared.core.reminders import Reminder
+from nxshared.core.reminders import Reminder, days_setting
 from review.domain.entities import Review, ReviewStatus
 
 REVIEW_OVERDUE = "review_overdue"
@@ -23,10 +23,7 @@ class ReminderRules:
 
     @classmethod
     def from_settings(cls, expected_days: object) -> "ReminderRules":
-        days = int(str(expected_days))
-        if not 1 <= days <= EXPECTED_DAYS_MAX:
-            raise ValueError(f"REVIEW_EXPECTED_DAYS must be 1..{EXPECTED_DAYS_MAX} days, got {expected_days!r}")
-        return cls(days)
+        return cls(days_setting("REVIEW_EXPECTED_DAYS", expected_days, 1, EXPECTED_DAYS_MAX))
 
     def submitted_before(self, today: dt.date) -> dt.date:
         """Reviews submitted before this day are late on ``today``."""
