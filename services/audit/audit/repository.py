@@ -9,6 +9,7 @@ inserted into: no statement here updates or deletes a row of either.
 """
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from operator import itemgetter
@@ -84,8 +85,9 @@ class SqlRepository:
         ``seq`` order here: verify_trail reads a whole trail, and at 10,000 entries the row objects
         cost about as much as the driver's read itself, and PostgreSQL's sort of ~4 MB spilled to
         disk (``work_mem``) where Python's of the ``seq`` numbers, mostly in order already, takes
-        ~1 ms. The statement is ``ROWS``, compiled for the dialect."""
-        sql, params = _driver_statement(ROWS, self.connection.dialect, {"t": trail_key})
+        ~1 ms. The statement is ``ROWS``, compiled once per dialect."""
+        sql, positional = _rows_for_driver(self.connection.dialect)
+        params = (trail_key,) if positional else {"t": trail_key}
         cursor = self.connection.connection.cursor()
         try:
             cursor.execute(sql, params)
@@ -259,11 +261,9 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def _driver_statement(statement: Any, dialect: Any, values: Mapping[str, Any]) -> tuple[str, Any]:
-    """``statement``'s SQL in the driver's parameter style and its parameters as the driver takes them
-    (a sequence for a positional style such as sqlite3's ``?``, a mapping for psycopg's ``%(t)s``)."""
-    compiled = statement.compile(dialect=dialect)
-    params = compiled.construct_params(values)
-    if compiled.positiontup is not None:
-        return str(compiled), tuple(params[name] for name in compiled.positiontup)
-    return str(compiled), params
+@functools.lru_cache(maxsize=8)
+def _rows_for_driver(dialect: Any) -> tuple[str, bool]:
+    """``ROWS`` in the driver's own parameter style, and whether that style is positional (sqlite3's
+    ``?``, one parameter) rather than named (psycopg's ``%(t)s``): compiled once per engine's dialect."""
+    compiled = ROWS.compile(dialect=dialect)
+    return str(compiled), compiled.positiontup is not None
