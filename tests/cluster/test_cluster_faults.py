@@ -69,7 +69,8 @@ def suite(cluster_uri, tmp_path):
     started.close()
     for log in sorted(started.run_dir.glob("*.log")):
         lines = log.read_text(errors="replace").splitlines()
-        print(f"--- {log.name}", *[line for line in lines if "supervisor:" in line][-20:], sep="\n")
+        said = [line for line in lines if "supervisor:" in line or " ERROR " in line or " WARNING " in line]
+        print(f"--- {log.name}", *said[-30:], sep="\n")
 
 
 def test_projects_survive_stopping_one_node_then_another(suite, cluster_uri, capsys):
@@ -85,7 +86,10 @@ def test_projects_survive_stopping_one_node_then_another(suite, cluster_uri, cap
         answered = {}
         deadline = time.monotonic() + RECOVERY_BOUND
         while len(answered) < len(names):
-            assert time.monotonic() < deadline, f"not every service answered within {RECOVERY_BOUND}s"
+            silent = sorted(set(names) - set(answered))
+            assert time.monotonic() < deadline, f"not every service answered within {RECOVERY_BOUND}s: " + "; ".join(
+                f"{name} ({prober.last_failure.get(name, '?')})" for name in silent
+            )
             for name in set(names) - set(answered):
                 if prober.answers(name):
                     answered[name] = time.monotonic() - since

@@ -260,6 +260,7 @@ class Prober:
         self.clients = Clients(amqp_uri, timeout=2, retry_for=0)
         self.down_since = {}
         self.outages = []  # (service, started, ended)
+        self.last_failure = {}  # service -> why its latest probe got no answer
         self._running = False
 
     def start(self):
@@ -278,7 +279,8 @@ class Prober:
             self.clients.call(org, name, method, **kwargs)
         except RemoteError:
             return True
-        except Exception:
+        except Exception as exc:
+            self.last_failure[name] = f"{type(exc).__name__}: {exc}"[:300]
             return False
         return True
 
